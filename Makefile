@@ -1,0 +1,47 @@
+# Two commands set everything up on a fresh Debian 12 machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Debian packages the tests and the demo use: stap is the oracle, pahole the layout peer,
+# sdt.h builds marker fixtures, gcc builds the small C fixtures.
+APT_PACKAGES := systemtap systemtap-sdt-dev linux-headers-amd64 kmod dwarves gcc make binutils
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps venv demo test test-fast lint tapsets clean
+
+all: venv
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:" $$missing; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BIN)/tapkit: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/tapkit
+
+demo: deps venv
+	$(BIN)/python scripts/demo.py
+
+lint: venv
+	$(BIN)/ruff check tapkit lsp tests bench scripts
+	$(BIN)/mypy
+
+test: deps venv lint
+	$(BIN)/pytest -q
+
+# The quick loop while developing: no slow (real-world fixture) tests.
+test-fast: venv
+	$(BIN)/pytest -q -m "not slow"
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Thin pygls handlers for `tapkit lsp`; installed as tapkit_lsp (PyPI owns `lsp`)."""

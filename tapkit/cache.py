@@ -1,0 +1,24 @@
+"""Where tapkit keeps what it can compute again: parsed files, debuginfo indexes, built fixtures."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def cache_dir(*parts: str) -> Path:
+    """$TAPKIT_CACHE_DIR, else $XDG_CACHE_HOME/tapkit, else ~/.cache/tapkit; created on demand."""
+    base = os.environ.get("TAPKIT_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "tapkit")
+    path = Path(base, *parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def content_hash(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -1,0 +1,57 @@
+"""The `tapkit` command: one subcommand per module under tapkit/commands/.
+
+Each command module defines HELP, add_arguments(parser) and run(args) -> exit code,
+and imports the heavy passes inside run() so `tapkit --help` stays fast.
+Exit codes: 0 success, 1 the input has errors, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMANDS = ["parse", "index", "ptype", "funcs", "check", "gen", "run", "lsp"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tapkit", description="SystemTap toolkit and language server")
+    parser.add_argument("--version", action="version", version=f"tapkit {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"tapkit.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tapkit.commands.{name}":
+                raise
+            continue  # not built yet
+        cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def _version() -> str:
+    from tapkit import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code: int = args._run(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

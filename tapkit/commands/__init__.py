@@ -1,0 +1,1 @@
+"""Subcommands of the tapkit CLI, one module each."""
