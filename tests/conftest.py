@@ -3,7 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tooling import build_openafs_ko
+
+from tests.tooling import build_openafs_ko
 
 
 @pytest.fixture(scope="session")
