@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := systemtap systemtap-sdt-dev linux-headers-amd64 kmod dwarves gcc make binutils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps venv demo test test-fast lint tapsets clean
+.PHONY: all deps venv demo test test-fast lint tapsets clean ext
 
 all: venv
 
@@ -36,12 +36,21 @@ lint: venv
 	$(BIN)/ruff check tapkit lsp tests bench scripts
 	$(BIN)/mypy
 
-test: deps venv lint
+test: deps venv lint ext
 	$(BIN)/pytest -q
 
 # The quick loop while developing: no slow (real-world fixture) tests.
 test-fast: venv
 	$(BIN)/pytest -q -m "not slow"
 
+# The VS Code extension (vscode-ext/): npm ci from its lock file, tsc, node tests (grammar scopes,
+# the tapset library, settings, packaging, the tapkit lsp contract), then the .vsix. Debian's
+# nodejs/npm are installed only when no npm is on PATH (NodeSource's nodejs bundles its own npm).
+ext:
+	@command -v npm >/dev/null || { echo "installing Debian packages: nodejs npm"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm; }
+	cd vscode-ext && npm ci --no-audit --no-fund && npm run build && npm test && npm run package
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache vscode-ext/node_modules vscode-ext/out vscode-ext/*.vsix
