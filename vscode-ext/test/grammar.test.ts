@@ -168,6 +168,13 @@ describe('probe points', () => {
     assertToken(doc, 'hits', 'variable.other');
   });
 
+  test('a header still being typed stops at the next declaration instead of swallowing it', async () => {
+    const doc = await tokenize('probe kernel.function("vfs_read")\nfunction half:long (n:long) { return n / 2 }');
+    assertToken(doc, 'function', 'keyword.declaration.function', 1);
+    assertToken(doc, 'half', 'entity.name.function');
+    assertNotScope(doc, 'half', 'meta.probe.header');
+  });
+
   test('a preprocessor conditional inside the probe point', async () => {
     const doc = await tokenize('probe kernel.function(%( kernel_v <= "2.6.12" %? "do_fault" %: "handle_mm_fault" %)) { }');
     assertToken(doc, '%(', 'keyword.control.directive.conditional');
