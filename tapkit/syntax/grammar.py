@@ -1,0 +1,92 @@
+"""Loading grammar.lark once and turning lark's LALR table into the compact form the parser drives."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str  # the alias (or rule name) naming its action in builder.py
+    origin: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """states[state][terminal or rule] = (True, next_state) for shift/goto, (False, rule index) for reduce."""
+
+    states: dict[int, dict[str, tuple[bool, int]]]
+    rules: tuple[Rule, ...]
+    start: int
+    end: int
+    terminal_text: dict[str, str]  # terminal name -> how it is written, for "expected ..." messages
+
+
+def _build() -> Tables:
+    from lark import Lark
+    from lark.lexer import Lexer
+    from lark.parsers.lalr_analysis import Shift
+
+    class _NoLexer(Lexer):  # tokens come from tokens.py
+        def __init__(self, conf: Any) -> None:
+            pass
+
+        def lex(self, data: Any) -> Any:  # type: ignore[override]
+            raise NotImplementedError
+
+    lark = Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer=_NoLexer)
+    table = lark.parser.parser.parser.parse_table
+    rule_index: dict[Any, int] = {}
+    rules: list[Rule] = []
+    for r in lark.rules:
+        rule_index[r] = len(rules)
+        rules.append(Rule(str(r.alias or r.origin.name), str(r.origin.name), len(r.expansion)))
+    states: dict[int, dict[str, tuple[bool, int]]] = {}
+    for state, actions in table.states.items():
+        row: dict[str, tuple[bool, int]] = {}
+        for sym, (action, arg) in actions.items():
+            if action is Shift:
+                row[str(sym)] = (True, arg)
+            else:
+                row[str(sym)] = (False, rule_index[arg])
+        states[state] = row
+    texts = {t.name: t.pattern.value for t in lark.terminals if hasattr(t.pattern, "value")}
+    return Tables(states, tuple(rules), table.start_states["start"], table.end_states["start"], texts)
+
+
+def _cache_file() -> Path:
+    import lark
+
+    from tapkit.cache import cache_dir, content_hash
+
+    key = content_hash(GRAMMAR_PATH.read_bytes() + lark.__version__.encode())
+    return cache_dir("grammar") / f"tables-{key}.pickle"
+
+
+@lru_cache(maxsize=1)
+def tables() -> Tables:
+    """The LALR tables, computed by lark once and then kept in the cache dir (building takes ~0.25 s)."""
+    path = _cache_file()
+    try:
+        with path.open("rb") as f:
+            loaded = pickle.load(f)
+        if isinstance(loaded, Tables):
+            return loaded
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+        pass
+    built = _build()
+    tmp = path.with_suffix(f".tmp{id(built)}")
+    try:
+        with tmp.open("wb") as f:
+            pickle.dump(built, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    except OSError:
+        pass
+    return built
