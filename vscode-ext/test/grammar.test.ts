@@ -1,5 +1,6 @@
 // Scopes of specific tokens, on our own samples: each test names the construct it pins down.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
@@ -297,6 +298,21 @@ describe('operators', () => {
     assertToken(doc, ':', 'keyword.operator.ternary');
     assertToken(doc, '->', 'punctuation.accessor.arrow');
   });
+});
+
+test('the features sample is valid SystemTap: stap -g -p1 parses it', (t) => {
+  const releases = fs.existsSync('/lib/modules') ? fs.readdirSync('/lib/modules').filter((r) => r.endsWith('-amd64')) : [];
+  const release = releases.sort().at(-1);
+  const stap = spawnSync('stap', ['-g', '-p1', ...(release !== undefined ? ['-r', release] : []), FEATURES, '5', 'foo'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (stap.error !== undefined) {
+    assert.ok(process.env['CI'] !== 'true', `stap is not installed: ${stap.error.message}`);
+    t.skip('stap is not installed');
+    return;
+  }
+  assert.equal(stap.status, 0, stap.stderr);
 });
 
 test('the features sample closes every region and has no invalid token', async () => {
