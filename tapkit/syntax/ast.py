@@ -9,7 +9,10 @@ preprocessor branches and macro definitions/calls on the File.
 
 from __future__ import annotations
 
+import copyreg
 from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import Any
 
 from tapkit.diagnostics import Span
 
@@ -30,6 +33,22 @@ class Node:
                 continue
             parts.append(f"{f.name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})@{self.span.line}:{self.span.column}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # positional rebuild: pickles smaller and loads ~2x faster than dataclass __setstate__
+        return (type(self), tuple(getattr(self, n) for n in _field_names(type(self))))
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _reduce_span(s: Span) -> tuple[Any, ...]:
+    return (Span, (s.file, s.line, s.column, s.end_line, s.end_column))
+
+
+copyreg.pickle(Span, _reduce_span)
 
 
 # ---------------------------------------------------------------- expressions

@@ -10,6 +10,7 @@ complete, so an editor has a partial tree to work with.
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,13 @@ def parse(text: str, filename: str = "<input>", target: Target | None = None,
     """
     target = target or Target()
     priv = privileged if privileged is not None else (library or target.guru_mode)
-    result = _parse(text, filename, target, macros or LibraryMacros(), library, priv)
+    gc_enabled = gc.isenabled()
+    gc.disable()  # many small acyclic objects: the cyclic GC only slows building them
+    try:
+        result = _parse(text, filename, target, macros or LibraryMacros(), library, priv)
+    finally:
+        if gc_enabled:
+            gc.enable()
     if not tolerant and not result.ok:
         raise ParseFailed(result)
     return result
@@ -160,6 +167,7 @@ class _Driver:
         states = t.states
         rules = t.rules
         actions = self.actions
+        passthrough = [a is _first and r.size == 1 for a, r in zip(actions, rules, strict=True)]
         tokens = self.tokens
         n = len(tokens)
         state_stack = [t.start]
@@ -188,7 +196,16 @@ class _Driver:
                     break
                 if act[0]:
                     break
-                rule = rules[act[1]]
+                r = act[1]
+                rule = rules[r]
+                if passthrough[r]:
+                    # a unit rule whose value is its child's: only the state changes
+                    state_stack.pop()
+                    goto = states[state_stack[-1]][rule.origin]
+                    state_stack.append(goto[1])
+                    if ttype == "$END" and goto[1] == t.end:
+                        return
+                    continue
                 size = rule.size
                 if size:
                     s = value_stack[-size:]
@@ -196,7 +213,7 @@ class _Driver:
                     del value_stack[-size:]
                 else:
                     s = []
-                value = actions[act[1]](s)
+                value = actions[r](s)
                 goto = states[state_stack[-1]][rule.origin]
                 state_stack.append(goto[1])
                 value_stack.append(value)

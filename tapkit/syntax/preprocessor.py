@@ -121,7 +121,8 @@ class Preprocessor:
         n = len(tokens)
         special = _SPECIAL
         while True:
-            if not self._acts and not self._state:
+            st = self._state
+            if not self._acts and (not st or st[-1][1] == _KEEP_THEN or st[-1][1] == _KEEP_ELSE):
                 i = self._i
                 while i < n:
                     tok = tokens[i]
@@ -130,7 +131,7 @@ class Preprocessor:
                     out.append(tok)
                     i += 1
                 self._i = i
-                if i >= n:
+                if i >= n and not st:
                     break
             try:
                 t = self._scan_pp()
