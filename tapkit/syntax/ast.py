@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copyreg
 from dataclasses import dataclass, fields
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from tapkit.diagnostics import Span
@@ -39,7 +39,7 @@ class Node:
         return (type(self), tuple(getattr(self, n) for n in _field_names(type(self))))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 

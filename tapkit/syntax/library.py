@@ -136,7 +136,7 @@ def _target_key(target: Target) -> str:
 def syntax_version() -> str:
     """Changes whenever the parser's code or grammar does, so stale cached trees are never used."""
     here = Path(__file__).parent
-    blobs = [p.read_bytes() for p in sorted(here.glob("*.py")) + [here / "grammar.lark"]]
+    blobs = [p.read_bytes() for p in [*sorted(here.glob("*.py")), here / "grammar.lark"]]
     return content_hash(b"\0".join(blobs))
 
 

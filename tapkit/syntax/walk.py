@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import fields
-from functools import lru_cache
+from functools import cache
 
 from tapkit.syntax.ast import Comment, File, Node
 
@@ -12,7 +12,7 @@ from tapkit.syntax.ast import Comment, File, Node
 _FILE_SIDE_TABLES = frozenset({"comments", "inactive", "conditionals", "macros", "macro_calls"})
 
 
-@lru_cache(maxsize=None)
+@cache
 def _child_fields(cls: type) -> tuple[str, ...]:
     names = []
     for f in fields(cls):
