@@ -1,0 +1,605 @@
+"""Low-level DWARF 2-5 reading: unit headers, abbreviation tables, DIE attributes, line-table file
+names, range and location lists. Knows the encoding, not what the entries mean (see dwarf_index.py).
+
+Decoding is planned once per abbreviation: runs of fixed-size forms become one struct.Struct, so
+a typical DIE costs one unpack_from. Relocations of a kernel module are applied as values are read.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tapkit.debuginfo import formats as F
+from tapkit.debuginfo.elf import Blob, ElfFile
+from tapkit.debuginfo.model import DebuginfoError
+
+F_ = F.Form
+
+# Decode-plan step kinds.
+_FIXED, _ULEB, _SLEB, _STRING, _BLOCK1, _BLOCK2, _BLOCK4, _BLOCKU = range(8)
+_IMPLICIT, _PRESENT, _INDIRECT, _STRX, _ADDRX, _STRX3, _ADDRX3, _REF_UDATA, _INDEX = range(8, 17)
+# Fixups applied to values unpacked from a fixed run.
+_FIX_STRP, _FIX_LINE_STRP, _FIX_REF, _FIX_FLAG, _FIX_STRX, _FIX_ADDRX, _FIX_RELOC = range(7)
+
+_VARIABLE_STEPS = {
+    F_.udata: _ULEB, F_.sdata: _SLEB, F_.string: _STRING, F_.block1: _BLOCK1, F_.block2: _BLOCK2,
+    F_.block4: _BLOCK4, F_.block: _BLOCKU, F_.exprloc: _BLOCKU, F_.implicit_const: _IMPLICIT,
+    F_.flag_present: _PRESENT, F_.indirect: _INDIRECT, F_.strx: _STRX, F_.GNU_str_index: _STRX,
+    F_.addrx: _ADDRX, F_.GNU_addr_index: _ADDRX, F_.strx3: _STRX3, F_.addrx3: _ADDRX3,
+    F_.ref_udata: _REF_UDATA, F_.loclistx: _INDEX, F_.rnglistx: _INDEX,
+}
+_FIXUPS = {
+    F_.strp: _FIX_STRP, F_.line_strp: _FIX_LINE_STRP, F_.ref1: _FIX_REF, F_.ref2: _FIX_REF, F_.ref4: _FIX_REF,
+    F_.ref8: _FIX_REF, F_.flag: _FIX_FLAG, F_.strx1: _FIX_STRX, F_.strx2: _FIX_STRX, F_.strx4: _FIX_STRX,
+    F_.addrx1: _FIX_ADDRX, F_.addrx2: _FIX_ADDRX, F_.addrx4: _FIX_ADDRX, F_.sec_offset: _FIX_RELOC,
+    F_.addr: _FIX_RELOC, F_.ref_addr: _FIX_RELOC, F_.GNU_ref_alt: _FIX_RELOC, F_.strp_sup: _FIX_RELOC,
+    F_.GNU_strp_alt: _FIX_RELOC,
+}
+
+
+class DwarfFormatError(Exception):
+    """Malformed DWARF at a known place; the indexer adds the file name."""
+
+
+def uleb(buf: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+
+
+def sleb(buf: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return (result - (1 << shift) if byte & 0x40 else result), pos
+
+
+@dataclass(slots=True)
+class Abbrev:
+    code: int
+    tag: int
+    children: bool
+    attrs: tuple[int, ...]
+    forms: dict[int, int]
+    steps: list[tuple[int, Any]]
+    sibling_index: int = -1
+
+
+@dataclass(slots=True)
+class Unit:
+    """One unit header. bases are filled from the unit DIE (DWARF 5 str_offsets/addr/rnglists/loclists)."""
+
+    offset: int
+    end: int
+    version: int
+    unit_type: int
+    abbrev_offset: int
+    address_size: int
+    offset_size: int
+    die_offset: int
+    str_offsets_base: int = 8
+    addr_base: int = 8
+    rnglists_base: int = 0
+    loclists_base: int = 0
+    low_pc: int = 0
+    abbrevs: dict[int, Abbrev] = field(default_factory=dict)
+
+
+class DwarfSections:
+    """The debug sections of one ELF file, relocated, plus the decoding state shared by its units."""
+
+    NAMES = (".debug_info", ".debug_abbrev", ".debug_str", ".debug_line_str", ".debug_line",
+             ".debug_str_offsets", ".debug_addr", ".debug_rnglists", ".debug_loclists", ".debug_ranges",
+             ".debug_loc")
+
+    def __init__(self, elf: ElfFile) -> None:
+        self.path = elf.path
+        self.little = elf.little
+        self.endian = "<" if elf.little else ">"
+        symbols = elf.symbol_values() if elf.type == F.ET_REL else []
+        blobs = {name: elf.blob(name, symbols) for name in self.NAMES}
+        empty = Blob(b"", {})
+        info = blobs[".debug_info"]
+        if info is None:
+            raise DebuginfoError(elf.path, "has no DWARF debug information (.debug_info section)")
+        self.info = info.data
+        self.info_relocs = info.relocs
+        self.abbrev = (blobs[".debug_abbrev"] or empty).data
+        self.str = (blobs[".debug_str"] or empty).data
+        self.line_str = (blobs[".debug_line_str"] or empty).data
+        self.line = blobs[".debug_line"] or empty
+        self.str_offsets = blobs[".debug_str_offsets"] or empty
+        self.addr = blobs[".debug_addr"] or empty
+        self.rnglists = blobs[".debug_rnglists"] or empty
+        self.loclists = blobs[".debug_loclists"] or empty
+        self.ranges = blobs[".debug_ranges"] or empty
+        self.loc = blobs[".debug_loc"] or empty
+        self._strings: dict[int, str] = {}
+        self._line_strings: dict[int, str] = {}
+        self._abbrev_tables: dict[tuple[int, int, int], dict[int, Abbrev]] = {}
+
+    # --- strings -------------------------------------------------------------------------------------
+
+    def string(self, offset: int) -> str:
+        s = self._strings.get(offset)
+        if s is None:
+            s = _cstring(self.str, offset, ".debug_str")
+            self._strings[offset] = s
+        return s
+
+    def line_string(self, offset: int) -> str:
+        s = self._line_strings.get(offset)
+        if s is None:
+            s = _cstring(self.line_str, offset, ".debug_line_str")
+            self._line_strings[offset] = s
+        return s
+
+    def strx(self, unit: Unit, index: int) -> str:
+        off = unit.str_offsets_base + index * unit.offset_size
+        return self.string(self.str_offsets.word(off, unit.offset_size, self.little))
+
+    def addrx(self, unit: Unit, index: int) -> int:
+        return self.addr.word(unit.addr_base + index * unit.address_size, unit.address_size, self.little)
+
+    # --- units ---------------------------------------------------------------------------------------
+
+    def units(self) -> Iterator[Unit]:
+        buf, pos = self.info, 0
+        while pos + 11 <= len(buf):
+            start = pos
+            length = int.from_bytes(buf[pos:pos + 4], "little" if self.little else "big")
+            offset_size = 4
+            pos += 4
+            if length == 0xFFFFFFFF:
+                length = int.from_bytes(buf[pos:pos + 8], "little" if self.little else "big")
+                offset_size = 8
+                pos += 8
+            end = pos + length
+            if end > len(buf) or length < 7:
+                raise DwarfFormatError(f"unit at .debug_info+{start:#x} claims {length} bytes, "
+                                       f"but only {len(buf) - pos} remain")
+            osz = "I" if offset_size == 4 else "Q"
+            version = struct.unpack_from(self.endian + "H", buf, pos)[0]
+            pos += 2
+            if version >= 5:
+                unit_type, address_size = buf[pos], buf[pos + 1]
+                abbrev_offset = struct.unpack_from(self.endian + osz, buf, pos + 2)[0]
+                pos += 2 + offset_size
+                if unit_type in (F.UT_skeleton, F.UT_split_compile):
+                    pos += 8
+                elif unit_type in (F.UT_type, F.UT_split_type):
+                    pos += 8 + offset_size
+            elif version >= 2:
+                unit_type = F.UT_compile
+                abbrev_offset = struct.unpack_from(self.endian + osz, buf, pos)[0]
+                address_size = buf[pos + offset_size]
+                pos += offset_size + 1
+            else:
+                raise DwarfFormatError(f"unit at .debug_info+{start:#x} has unsupported DWARF version {version}")
+            abbrev_offset = self.info_relocs.get(start + (12 if offset_size == 8 else 4) + (4 if version >= 5 else 2),
+                                                 abbrev_offset)
+            if address_size not in (4, 8):
+                raise DwarfFormatError(f"unit at .debug_info+{start:#x} has address size {address_size}")
+            unit = Unit(start, end, version, unit_type, abbrev_offset, address_size, offset_size, pos)
+            unit.abbrevs = self.abbrev_table(unit)
+            yield unit
+            pos = end
+
+    # --- abbreviations -------------------------------------------------------------------------------
+
+    def abbrev_table(self, unit: Unit) -> dict[int, Abbrev]:
+        key = (unit.abbrev_offset, unit.address_size, unit.offset_size)
+        table = self._abbrev_tables.get(key)
+        if table is None:
+            table = self._parse_abbrevs(unit)
+            self._abbrev_tables[key] = table
+        return table
+
+    def _parse_abbrevs(self, unit: Unit) -> dict[int, Abbrev]:
+        buf, pos = self.abbrev, unit.abbrev_offset
+        if pos >= len(buf):
+            raise DwarfFormatError(f"abbreviation table offset {pos:#x} is outside .debug_abbrev ({len(buf)} bytes)")
+        table: dict[int, Abbrev] = {}
+        while True:
+            code, pos = uleb(buf, pos)
+            if code == 0:
+                return table
+            tag, pos = uleb(buf, pos)
+            children = buf[pos] != 0
+            pos += 1
+            attrs: list[tuple[int, int, int | None]] = []
+            while True:
+                attr, pos = uleb(buf, pos)
+                form, pos = uleb(buf, pos)
+                if attr == 0 and form == 0:
+                    break
+                implicit = None
+                if form == F_.implicit_const:
+                    implicit, pos = sleb(buf, pos)
+                attrs.append((attr, form, implicit))
+            table[code] = self._plan(code, tag, children, attrs, unit)
+
+    def _plan(self, code: int, tag: int, children: bool, attrs: list[tuple[int, int, int | None]],
+              unit: Unit) -> Abbrev:
+        """Turn an abbreviation into decode steps: fixed-size runs merge into one struct."""
+        steps: list[tuple[int, Any]] = []
+        fmt: list[str] = []
+        fixups: list[tuple[int, int, int]] = []
+        run_size = 0
+        relocatable = bool(self.info_relocs)
+
+        def flush() -> None:
+            nonlocal fmt, fixups, run_size
+            if fmt:
+                steps.append((_FIXED, (struct.Struct(self.endian + "".join(fmt)), tuple(fixups))))
+            fmt, fixups, run_size = [], [], 0
+
+        for _attr, form, implicit in attrs:
+            code_char = F.FIXED_FORMS.get(form)
+            if code_char is not None:
+                if code_char == "A":
+                    code_char = "I" if unit.address_size == 4 else "Q"
+                elif code_char == "O":
+                    code_char = "I" if unit.offset_size == 4 else "Q"
+                fix = _FIXUPS.get(form)
+                if fix is not None and (fix != _FIX_RELOC or relocatable):
+                    fixups.append((len(fmt), fix, run_size))
+                fmt.append(code_char)
+                run_size += struct.calcsize("<" + code_char)
+            else:
+                flush()
+                kind = _VARIABLE_STEPS.get(form)
+                if kind is None:
+                    raise DwarfFormatError(f"abbreviation {code} uses unknown attribute form {form:#x}")
+                steps.append((kind, implicit if kind == _IMPLICIT else form))
+        flush()
+        attr_codes = tuple(a for a, _, _ in attrs)
+        forms = {a: f for a, f, _ in attrs}
+        sib = attr_codes.index(F.At.sibling) if F.At.sibling in forms else -1
+        return Abbrev(code, tag, children, attr_codes, forms, steps, sib)
+
+    # --- DIEs ----------------------------------------------------------------------------------------
+
+    def die(self, unit: Unit, pos: int) -> tuple[Abbrev | None, dict[int, Any], int]:
+        """Decode the DIE at pos: (abbrev, {attribute: value}, position after its attributes).
+
+        abbrev None marks the null entry that ends a list of children. Values are final: strings for
+        string forms, absolute .debug_info offsets for references, bytes for blocks, bool for flags.
+        """
+        buf = self.info
+        code = buf[pos]
+        pos += 1
+        if code >= 0x80:
+            code, pos = uleb(buf, pos - 1)
+        if code == 0:
+            return None, {}, pos
+        ab = unit.abbrevs.get(code)
+        if ab is None:
+            raise DwarfFormatError(f"DIE at .debug_info+{pos - 1:#x} uses abbreviation {code}, "
+                                   f"which the unit's table does not define")
+        vals: list[Any] = []
+        pos = self._decode(unit, ab.steps, pos, vals)
+        if pos > unit.end:
+            raise DwarfFormatError(f"DIE attributes run past the end of the unit at .debug_info+{unit.offset:#x}")
+        return ab, dict(zip(ab.attrs, vals, strict=True)), pos
+
+    def _decode(self, unit: Unit, steps: list[tuple[int, Any]], pos: int, vals: list[Any]) -> int:
+        buf = self.info
+        for kind, arg in steps:
+            if kind == _FIXED:
+                st, fixups = arg
+                got = st.unpack_from(buf, pos)
+                if fixups:
+                    got = list(got)
+                    for i, fix, off in fixups:
+                        if fix == _FIX_STRP:
+                            got[i] = self.string(self.info_relocs.get(pos + off, got[i]) if self.info_relocs
+                                                 else got[i])
+                        elif fix == _FIX_REF:
+                            got[i] += unit.offset
+                        elif fix == _FIX_RELOC:
+                            got[i] = self.info_relocs.get(pos + off, got[i])
+                        elif fix == _FIX_LINE_STRP:
+                            got[i] = self.line_string(self.info_relocs.get(pos + off, got[i]))
+                        elif fix == _FIX_FLAG:
+                            got[i] = got[i] != 0
+                        elif fix == _FIX_STRX:
+                            got[i] = self.strx(unit, got[i])
+                        else:
+                            got[i] = self.addrx(unit, got[i])
+                vals.extend(got)
+                pos += st.size
+            elif kind in (_ULEB, _INDEX):
+                b = buf[pos]
+                if b < 0x80:
+                    vals.append(b)
+                    pos += 1
+                else:
+                    v, pos = uleb(buf, pos)
+                    vals.append(v)
+            elif kind == _SLEB:
+                v, pos = sleb(buf, pos)
+                vals.append(v)
+            elif kind == _STRING:
+                end = buf.index(b"\0", pos)
+                vals.append(buf[pos:end].decode("utf-8", "replace"))
+                pos = end + 1
+            elif kind == _BLOCKU:
+                n, pos = uleb(buf, pos)
+                vals.append(buf[pos:pos + n])
+                pos += n
+            elif kind == _IMPLICIT:
+                vals.append(arg)
+            elif kind == _PRESENT:
+                vals.append(True)
+            elif kind == _REF_UDATA:
+                v, pos = uleb(buf, pos)
+                vals.append(v + unit.offset)
+            elif kind in (_BLOCK1, _BLOCK2, _BLOCK4):
+                width = 1 if kind == _BLOCK1 else 2 if kind == _BLOCK2 else 4
+                n = int.from_bytes(buf[pos:pos + width], "little" if self.little else "big")
+                pos += width
+                vals.append(buf[pos:pos + n])
+                pos += n
+            elif kind in (_STRX, _ADDRX):
+                v, pos = uleb(buf, pos)
+                vals.append(self.strx(unit, v) if kind == _STRX else self.addrx(unit, v))
+            elif kind in (_STRX3, _ADDRX3):
+                v = int.from_bytes(buf[pos:pos + 3], "little" if self.little else "big")
+                pos += 3
+                vals.append(self.strx(unit, v) if kind == _STRX3 else self.addrx(unit, v))
+            else:  # DW_FORM_indirect: the form is in the data
+                form, pos = uleb(buf, pos)
+                if form in (F_.indirect, F_.implicit_const):
+                    raise DwarfFormatError(f"DW_FORM_indirect names form {form:#x} at .debug_info+{pos:#x}")
+                pos = self._decode(unit, self._plan(0, 0, False, [(0, form, None)], unit).steps, pos, vals)
+        return pos
+
+    def skip_children(self, unit: Unit, pos: int) -> int:
+        """Position after the children that start at pos (the DIE's attributes are already read)."""
+        depth = 1
+        while depth:
+            if pos >= unit.end:
+                raise DwarfFormatError(f"children of a DIE run past the end of the unit at "
+                                       f".debug_info+{unit.offset:#x}")
+            ab, attrs, after = self.die(unit, pos)
+            if ab is None:
+                depth -= 1
+                pos = after
+                continue
+            if ab.children:
+                sib = attrs.get(F.At.sibling) if ab.sibling_index >= 0 else None
+                if sib is not None and after < sib <= unit.end:
+                    pos = sib
+                    continue
+                depth += 1
+            pos = after
+        return pos
+
+    # --- line table file names -----------------------------------------------------------------------
+
+    def file_names(self, unit: Unit, stmt_list: int, comp_dir: str, cu_name: str) -> list[str]:
+        """Paths of the line table's files, indexed the way DW_AT_decl_file counts (0 = the unit in v5)."""
+        blob = self.line
+        buf = blob.data
+        pos = stmt_list
+        e = self.endian
+        length = struct.unpack_from(e + "I", buf, pos)[0]
+        pos += 4
+        osz = 4
+        if length == 0xFFFFFFFF:
+            length = struct.unpack_from(e + "Q", buf, pos)[0]
+            pos += 8
+            osz = 8
+        version = struct.unpack_from(e + "H", buf, pos)[0]
+        pos += 2
+        if version >= 5:
+            pos += 2  # address_size, segment_selector_size
+        pos += osz  # header_length
+        pos += 1  # minimum_instruction_length
+        if version >= 4:
+            pos += 1  # maximum_operations_per_instruction
+        pos += 3  # default_is_stmt, line_base, line_range
+        opcode_base = buf[pos]
+        pos += 1 + max(opcode_base - 1, 0)
+        if version >= 5:
+            dirs, pos = self._v5_entries(unit, buf, pos, osz)
+            files, pos = self._v5_entries(unit, buf, pos, osz)
+            dir_names = [str(d.get(F.LNCT_path, "")) for d in dirs]
+            out = []
+            for f in files:
+                name = str(f.get(F.LNCT_path, ""))
+                di = f.get(F.LNCT_directory_index, 0)
+                d = dir_names[di] if isinstance(di, int) and 0 <= di < len(dir_names) else ""
+                out.append(_join(comp_dir, d, name))
+            return out
+        dir_names = [comp_dir]
+        while buf[pos] != 0:
+            end = buf.index(b"\0", pos)
+            dir_names.append(buf[pos:end].decode("utf-8", "replace"))
+            pos = end + 1
+        pos += 1
+        out = [_join(comp_dir, "", cu_name)]
+        while buf[pos] != 0:
+            end = buf.index(b"\0", pos)
+            name = buf[pos:end].decode("utf-8", "replace")
+            pos = end + 1
+            di, pos = uleb(buf, pos)
+            _, pos = uleb(buf, pos)
+            _, pos = uleb(buf, pos)
+            out.append(_join(comp_dir, dir_names[di] if di < len(dir_names) else "", name))
+        return out
+
+    def _v5_entries(self, unit: Unit, buf: bytes, pos: int, osz: int) -> tuple[list[dict[int, object]], int]:
+        nformats = buf[pos]
+        pos += 1
+        formats = []
+        for _ in range(nformats):
+            ctype, pos = uleb(buf, pos)
+            form, pos = uleb(buf, pos)
+            formats.append((ctype, form))
+        count, pos = uleb(buf, pos)
+        entries = []
+        for _ in range(count):
+            entry: dict[int, object] = {}
+            for ctype, form in formats:
+                value: object
+                if form in (F_.line_strp, F_.strp):
+                    raw = self.line.word(pos, osz, self.little)
+                    value = self.line_string(raw) if form == F_.line_strp else self.string(raw)
+                    pos += osz
+                elif form == F_.string:
+                    end = buf.index(b"\0", pos)
+                    value = buf[pos:end].decode("utf-8", "replace")
+                    pos = end + 1
+                elif form in (F_.udata,):
+                    value, pos = uleb(buf, pos)
+                elif form in (F_.data1, F_.data2, F_.data4, F_.data8, F_.data16):
+                    width = {F_.data1: 1, F_.data2: 2, F_.data4: 4, F_.data8: 8, F_.data16: 16}[form]
+                    value = int.from_bytes(buf[pos:pos + width], "little" if self.little else "big")
+                    pos += width
+                elif form == F_.block:
+                    n, pos = uleb(buf, pos)
+                    value = buf[pos:pos + n]
+                    pos += n
+                elif form in (F_.strx, F_.strx1, F_.strx2, F_.strx4):
+                    if form == F_.strx:
+                        idx, pos = uleb(buf, pos)
+                    else:
+                        width = {F_.strx1: 1, F_.strx2: 2, F_.strx4: 4}[form]
+                        idx = int.from_bytes(buf[pos:pos + width], "little" if self.little else "big")
+                        pos += width
+                    value = self.strx(unit, idx)
+                else:
+                    raise DwarfFormatError(f"line table entry uses unsupported form {form:#x}")
+                entry[ctype] = value
+            entries.append(entry)
+        return entries, pos
+
+    # --- range and location lists ----------------------------------------------------------------------
+
+    def ranges_of(self, unit: Unit, value: int, form: int) -> list[tuple[int, int]]:
+        if unit.version >= 5:
+            offset = self._list_offset(self.rnglists, unit, unit.rnglists_base, value, form)
+            return [(lo, hi) for lo, hi, _ in self._v5_list(self.rnglists, unit, offset, with_expr=False)]
+        return [(lo, hi) for lo, hi, _ in self._v4_list(self.ranges, unit, value, with_expr=False)]
+
+    def location_list(self, unit: Unit, value: int, form: int) -> list[tuple[int, int, bytes]]:
+        if unit.version >= 5:
+            offset = self._list_offset(self.loclists, unit, unit.loclists_base, value, form)
+            return self._v5_list(self.loclists, unit, offset, with_expr=True)
+        return self._v4_list(self.loc, unit, value, with_expr=True)
+
+    def _list_offset(self, blob: Blob, unit: Unit, base: int, value: int, form: int) -> int:
+        if form in (F_.rnglistx, F_.loclistx):
+            return base + blob.word(base + value * unit.offset_size, unit.offset_size, self.little)
+        return value
+
+    def _v5_list(self, blob: Blob, unit: Unit, pos: int, with_expr: bool) -> list[tuple[int, int, bytes]]:
+        buf, little, asz = blob.data, self.little, unit.address_size
+        base = unit.low_pc
+        out: list[tuple[int, int, bytes]] = []
+        while True:
+            kind = buf[pos]
+            pos += 1
+            if with_expr:
+                if kind == F.LLE_GNU_view_pair:
+                    _, pos = uleb(buf, pos)
+                    _, pos = uleb(buf, pos)
+                    continue
+                if kind == F.LLE_default_location:
+                    n, pos = uleb(buf, pos)
+                    out.append((0, (1 << (8 * asz)) - 1, buf[pos:pos + n]))
+                    pos += n
+                    continue
+                kind = F.LLE_AS_RLE.get(kind, -1)
+            if kind == F.RLE_end_of_list:
+                return out
+            lo = hi = 0
+            if kind == F.RLE_base_addressx:
+                idx, pos = uleb(buf, pos)
+                base = self.addrx(unit, idx)
+                continue
+            if kind == F.RLE_base_address:
+                base = blob.word(pos, asz, little)
+                pos += asz
+                continue
+            if kind == F.RLE_startx_endx:
+                a, pos = uleb(buf, pos)
+                b, pos = uleb(buf, pos)
+                lo, hi = self.addrx(unit, a), self.addrx(unit, b)
+            elif kind == F.RLE_startx_length:
+                a, pos = uleb(buf, pos)
+                n, pos = uleb(buf, pos)
+                lo = self.addrx(unit, a)
+                hi = lo + n
+            elif kind == F.RLE_offset_pair:
+                a, pos = uleb(buf, pos)
+                b, pos = uleb(buf, pos)
+                lo, hi = base + a, base + b
+            elif kind == F.RLE_start_end:
+                lo, hi = blob.word(pos, asz, little), blob.word(pos + asz, asz, little)
+                pos += 2 * asz
+            elif kind == F.RLE_start_length:
+                lo = blob.word(pos, asz, little)
+                pos += asz
+                n, pos = uleb(buf, pos)
+                hi = lo + n
+            else:
+                section = ".debug_loclists" if with_expr else ".debug_rnglists"
+                raise DwarfFormatError(f"unknown list entry kind {buf[pos - 1]} at {section}+{pos - 1:#x}")
+            expr = b""
+            if with_expr:
+                n, pos = uleb(buf, pos)
+                expr = buf[pos:pos + n]
+                pos += n
+            out.append((lo, hi, expr))
+
+    def _v4_list(self, blob: Blob, unit: Unit, pos: int, with_expr: bool) -> list[tuple[int, int, bytes]]:
+        buf, little, asz = blob.data, self.little, unit.address_size
+        top = (1 << (8 * asz)) - 1
+        base = unit.low_pc
+        out: list[tuple[int, int, bytes]] = []
+        while True:
+            lo, hi = blob.word(pos, asz, little), blob.word(pos + asz, asz, little)
+            pos += 2 * asz
+            if lo == 0 and hi == 0:
+                return out
+            if lo == top:
+                base = hi
+                continue
+            expr = b""
+            if with_expr:
+                n = int.from_bytes(buf[pos:pos + 2], "little" if little else "big")
+                expr = buf[pos + 2:pos + 2 + n]
+                pos += 2 + n
+            out.append((base + lo, base + hi, expr))
+
+
+def _cstring(buf: bytes, offset: int, section: str) -> str:
+    end = buf.find(b"\0", offset)
+    if offset < 0 or offset >= len(buf) or end < 0:
+        raise DwarfFormatError(f"string offset {offset:#x} is outside {section} ({len(buf)} bytes)")
+    return buf[offset:end].decode("utf-8", "replace")
+
+
+def _join(comp_dir: str, directory: str, name: str) -> str:
+    if name.startswith("/"):
+        return name
+    if directory and not directory.startswith("/") and comp_dir:
+        directory = comp_dir.rstrip("/") + "/" + directory
+    elif not directory:
+        directory = comp_dir
+    return (directory.rstrip("/") + "/" + name) if directory else name

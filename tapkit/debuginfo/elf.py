@@ -1,0 +1,296 @@
+"""A small ELF reader: headers, sections, notes (build-id), .gnu_debuglink, symbols and bulk relocation.
+
+Everything is bounds-checked: a damaged file raises DebuginfoError naming the file and the
+record that does not fit, never IndexError or struct.error.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import sys
+import zlib
+from array import array
+from dataclasses import dataclass
+
+from tapkit.debuginfo import formats as F
+from tapkit.debuginfo.model import DebuginfoError
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    index: int
+    name: str
+    type: int
+    flags: int
+    addr: int
+    offset: int
+    size: int
+    link: int
+    info: int
+    entsize: int
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """Section bytes plus the relocations the loader would apply: {offset: value} (empty when linked)."""
+
+    data: bytes
+    relocs: dict[int, int]
+
+    def word(self, offset: int, size: int, little: bool) -> int:
+        value = self.relocs.get(offset)
+        if value is not None:
+            return value
+        if offset + size > len(self.data):
+            raise IndexError(offset)
+        return int.from_bytes(self.data[offset:offset + size], "little" if little else "big")
+
+
+class ElfFile:
+    """One ELF file, mapped read-only. Section contents are copied out on demand."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            with open(path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                self._data: bytes | mmap.mmap = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        except OSError as exc:
+            raise DebuginfoError(path, f"cannot read: {exc.strerror or exc}") from None
+        self.size = len(self._data)
+        self._parse_header()
+        self._parse_sections()
+
+    # --- structure ---------------------------------------------------------------------------------
+
+    def fail(self, message: str) -> DebuginfoError:
+        return DebuginfoError(self.path, message)
+
+    def _bytes(self, offset: int, length: int, what: str) -> bytes:
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise self.fail(f"{what} (offset {offset:#x}, {length} bytes) extends beyond the end of the file "
+                            f"({self.size} bytes); the file is truncated or damaged")
+        return bytes(self._data[offset:offset + length])
+
+    def _parse_header(self) -> None:
+        ident = self._bytes(0, 16, "ELF identification") if self.size >= 16 else b""
+        if ident[:4] != F.ELF_MAGIC:
+            raise self.fail("not an ELF file (bad magic number)")
+        self.elf_class, self.data_encoding = ident[4], ident[5]
+        if self.elf_class not in (F.ELFCLASS32, F.ELFCLASS64):
+            raise self.fail(f"unknown ELF class {self.elf_class}")
+        if self.data_encoding not in (F.ELFDATA2LSB, F.ELFDATA2MSB):
+            raise self.fail(f"unknown ELF data encoding {self.data_encoding}")
+        self.little = self.data_encoding == F.ELFDATA2LSB
+        self.address_size = 8 if self.elf_class == F.ELFCLASS64 else 4
+        self.structs = F.elf_structs(self.elf_class, self.data_encoding)
+        ehdr = self.structs["ehdr"]
+        fields = ehdr.unpack(self._bytes(16, ehdr.size, "ELF header"))
+        (self.type, self.machine, _version, self.entry, _phoff, self.shoff, _flags, _ehsize, _phentsize,
+         _phnum, self.shentsize, self.shnum, self.shstrndx) = fields
+        self.arch = F.EM_NAMES.get(self.machine, f"machine {self.machine}")
+
+    def _parse_sections(self) -> None:
+        shdr = self.structs["shdr"]
+        if self.shoff == 0:
+            self.sections: list[Section] = []
+            self.by_name: dict[str, Section] = {}
+            return
+        if self.shentsize != shdr.size:
+            raise self.fail(f"section header entry size is {self.shentsize}, expected {shdr.size}")
+        count, strndx = self.shnum, self.shstrndx
+        if count == 0:  # more than 0xff00 sections: the real count is in section 0's sh_size
+            first = shdr.unpack(self._bytes(self.shoff, shdr.size, "section header 0"))
+            count = first[5]
+            if strndx == F.SHN_XINDEX:
+                strndx = first[6]
+        if count > self.size // shdr.size:
+            raise self.fail(f"section header count {count} cannot fit in the file")
+        table = self._bytes(self.shoff, count * shdr.size, "section header table")
+        raw = [shdr.unpack_from(table, i * shdr.size) for i in range(count)]
+        if self.elf_class == F.ELFCLASS64:
+            rows = [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[9]) for r in raw]
+        else:
+            rows = [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[9]) for r in raw]
+        if not 0 <= strndx < count:
+            raise self.fail(f"section name table index {strndx} is not a section (there are {count})")
+        _, stype, _, _, soff, ssize, *_ = rows[strndx]
+        names = b"" if stype == F.SHT_NOBITS else self._bytes(soff, ssize, "section name table")
+        sections = []
+        for index, (name_off, stype, flags, addr, off, size, link, info, entsize) in enumerate(rows):
+            end = names.find(b"\0", name_off)
+            if name_off >= len(names) and index:
+                raise self.fail(f"section {index}: name offset {name_off:#x} is outside the section name table")
+            name = names[name_off:end if end >= 0 else len(names)].decode("utf-8", "replace")
+            if stype != F.SHT_NOBITS and off + size > self.size:
+                raise self.fail(f"section {name or index} (offset {off:#x}, {size} bytes) extends beyond the end "
+                                f"of the file ({self.size} bytes); the file is truncated or damaged")
+            sections.append(Section(index, name, stype, flags, addr, off, size, link, info, entsize))
+        self.sections = sections
+        self.by_name = {}
+        for sec in sections:
+            self.by_name.setdefault(sec.name, sec)
+
+    # --- contents ----------------------------------------------------------------------------------
+
+    def section(self, name: str) -> Section | None:
+        return self.by_name.get(name)
+
+    def raw(self, sec: Section) -> bytes:
+        if sec.type == F.SHT_NOBITS:
+            return b""
+        return self._bytes(sec.offset, sec.size, f"section {sec.name}")
+
+    def contents(self, sec: Section) -> bytes:
+        """Section bytes, decompressed when SHF_COMPRESSED or .zdebug_*."""
+        data = self.raw(sec)
+        try:
+            if sec.flags & F.SHF_COMPRESSED:
+                chdr = self.structs["chdr"]
+                if len(data) < chdr.size:
+                    raise self.fail(f"section {sec.name}: compression header is truncated")
+                ch_type = chdr.unpack_from(data)[0]
+                if ch_type != F.ELFCOMPRESS_ZLIB:
+                    raise self.fail(f"section {sec.name}: unsupported compression type {ch_type} (only zlib)")
+                return zlib.decompress(data[chdr.size:])
+            if sec.name.startswith(".zdebug") and data[:4] == b"ZLIB":
+                return zlib.decompress(data[12:])
+        except zlib.error as exc:
+            raise self.fail(f"section {sec.name}: cannot decompress: {exc}") from None
+        return data
+
+    def notes(self) -> list[tuple[bytes, int, bytes]]:
+        """(name, type, descriptor) of every note in every SHT_NOTE section."""
+        nhdr = self.structs["nhdr"]
+        out = []
+        for sec in self.sections:
+            if sec.type != F.SHT_NOTE:
+                continue
+            data = self.raw(sec)
+            pos = 0
+            while pos + nhdr.size <= len(data):
+                namesz, descsz, ntype = nhdr.unpack_from(data, pos)
+                pos += nhdr.size
+                name_end = pos + namesz
+                desc_start = name_end + (-namesz % 4)
+                desc_end = desc_start + descsz
+                if desc_end > len(data):
+                    raise self.fail(f"note in section {sec.name} at offset {pos - nhdr.size:#x} is truncated")
+                out.append((data[pos:name_end].rstrip(b"\0"), ntype, data[desc_start:desc_end]))
+                pos = desc_end + (-descsz % 4)
+        return out
+
+    def build_id(self) -> str | None:
+        for name, ntype, desc in self.notes():
+            if name == b"GNU" and ntype == F.NT_GNU_BUILD_ID and desc:
+                return desc.hex()
+        return None
+
+    def debuglink(self) -> str | None:
+        """The file name .gnu_debuglink points at (its CRC is not checked; build-ids are)."""
+        sec = self.section(".gnu_debuglink")
+        if sec is None:
+            return None
+        data = self.raw(sec)
+        end = data.find(b"\0")
+        return data[:end].decode("utf-8", "replace") if end > 0 else None
+
+    def has_dwarf(self) -> bool:
+        sec = self.section(".debug_info") or self.section(".zdebug_info")
+        return sec is not None and sec.type != F.SHT_NOBITS and sec.size > 0
+
+    # --- relocation --------------------------------------------------------------------------------
+
+    def symbol_values(self) -> list[int]:
+        symtab = next((s for s in self.sections if s.type == F.SHT_SYMTAB), None)
+        if symtab is None:
+            return []
+        sym = self.structs["sym"]
+        data = self.raw(symtab)
+        value_at = 1 if self.elf_class == F.ELFCLASS32 else 4
+        return [row[value_at] for row in sym.iter_unpack(data[:len(data) - len(data) % sym.size])]
+
+    def relocations_for(self, target: Section, symbols: list[int]) -> dict[int, int]:
+        """{offset in target: relocated value} for every RELA entry that applies to target.
+
+        Applied to the values the readers see instead of patching bytes: most debug relocations in a
+        kernel module point at section symbols (value 0), so value = addend is taken in bulk.
+        """
+        if self.type != F.ET_REL:
+            return {}
+        widths = F.RELOC_BY_MACHINE.get(self.machine)
+        sym_shift = 32 if self.elf_class == F.ELFCLASS64 else 8
+        type_mask = (1 << sym_shift) - 1
+        out: dict[int, int] = {}
+        for sec in self.sections:
+            if sec.type != F.SHT_RELA or sec.info != target.index or sec.size == 0:
+                continue
+            if widths is None:
+                raise self.fail(f"relocations for {self.arch} are not supported (section {sec.name})")
+            offsets, infos, addends = self._rela_columns(sec)
+            if not offsets:
+                continue
+            # Entries share a handful of (symbol, type) infos: check each distinct info once.
+            resolved: dict[int, tuple[int, int]] = {}
+            for info in set(infos):
+                rtype, sym = info & type_mask, info >> sym_shift
+                width = 0 if rtype in F.RELOC_NONE else widths.get(rtype)
+                if width is None:
+                    raise self.fail(f"section {sec.name}: unsupported relocation type {rtype}")
+                if sym >= len(symbols):
+                    raise self.fail(f"section {sec.name}: relocation names symbol {sym}, "
+                                    f"but the symbol table has {len(symbols)}")
+                resolved[info] = (width, symbols[sym])
+            if max(offsets) + 8 > target.size + 4 or min(offsets) < 0:
+                raise self.fail(f"section {sec.name}: relocation offset {max(offsets):#x} is outside {target.name} "
+                                f"({target.size} bytes)")
+            out.update(zip(offsets, addends, strict=True))
+            if min(addends) < 0 or any(w == 0 or base for w, base in resolved.values()):
+                for off, info, addend in zip(offsets, infos, addends, strict=True):
+                    width, base = resolved[info]
+                    if width == 0:
+                        out.pop(off, None)
+                    elif base or addend < 0:
+                        out[off] = (base + addend) & ((1 << (8 * width)) - 1)
+        return out
+
+    def _rela_columns(self, sec: Section) -> tuple[list[int], list[int], list[int]]:
+        rela = self.structs["rela"]
+        data = self.raw(sec)
+        n = len(data) // rela.size
+        data = data[:n * rela.size]
+        native = (sys.byteorder == "little") == self.little
+        if self.elf_class == F.ELFCLASS64 and native:
+            cols = array("Q")
+            cols.frombytes(data)
+            signed = array("q")
+            signed.frombytes(data)
+            return cols[0::3].tolist(), cols[1::3].tolist(), signed[2::3].tolist()
+        rows = list(rela.iter_unpack(data))
+        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+    def blob(self, name: str, symbols: list[int] | None = None) -> Blob | None:
+        """A debug section's contents with its relocations (None when the file lacks it)."""
+        sec = self.section(name) or self.section(".z" + name[1:])
+        if sec is None or sec.type == F.SHT_NOBITS:
+            return None
+        data = self.contents(sec)
+        relocs = self.relocations_for(sec, symbols if symbols is not None else self.symbol_values())
+        if relocs and max(relocs) >= len(data):
+            raise self.fail(f"a relocation for {name} points outside the section")
+        return Blob(data, relocs)
+
+    def close(self) -> None:
+        if isinstance(self._data, mmap.mmap):
+            self._data.close()
+
+
+def read_build_id(path: str) -> str | None:
+    """The GNU build-id of an ELF file as hex, without reading more than its headers and notes."""
+    elf = ElfFile(path)
+    try:
+        return elf.build_id()
+    finally:
+        elf.close()
+

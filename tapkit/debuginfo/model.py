@@ -1,0 +1,274 @@
+"""The neutral model every reader (DWARF, BTF) produces and every consumer sees.
+
+Types refer to each other by TypeId, an integer local to one index (0 is void); ask the
+Debuginfo that produced a value to resolve an id. Values are frozen and slotted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+TypeId = int
+VOID: TypeId = 0
+Progress = Callable[[int, int], None]  # called with (bytes done, bytes total) while indexing
+
+
+class DebuginfoError(Exception):
+    """A debuginfo file could not be read or a name could not be resolved; str() names the file."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+class UnknownName(DebuginfoError):
+    """A type, member or function name that is not in the index, with close matches for "did you mean"."""
+
+    def __init__(self, path: str, what: str, name: str, suggestions: tuple[str, ...] = ()) -> None:
+        hint = f"; did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+        super().__init__(path, f"no {what} named {name!r}{hint}")
+        self.what = what
+        self.name = name
+        self.suggestions = suggestions
+
+
+@dataclass(frozen=True, slots=True)
+class Decl:
+    """Where the C source declares something; line and column are 1-based, 0 when unknown."""
+
+    file: str
+    line: int
+    column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Void:
+    id: TypeId = VOID
+    kind: Literal["void"] = "void"
+    name: str = "void"
+
+
+@dataclass(frozen=True, slots=True)
+class Base:
+    """An integer, character, boolean or floating type; encoding is "signed", "unsigned", "float", ..."""
+
+    id: TypeId
+    name: str
+    size: int
+    encoding: str
+    kind: Literal["base"] = "base"
+
+
+@dataclass(frozen=True, slots=True)
+class Pointer:
+    id: TypeId
+    target: TypeId
+    size: int
+    kind: Literal["pointer"] = "pointer"
+
+
+@dataclass(frozen=True, slots=True)
+class Qualified:
+    """const, volatile, restrict or _Atomic applied to target."""
+
+    id: TypeId
+    qualifier: str
+    target: TypeId
+    kind: Literal["qualified"] = "qualified"
+
+
+@dataclass(frozen=True, slots=True)
+class Typedef:
+    id: TypeId
+    name: str
+    target: TypeId
+    decl: Decl | None = None
+    kind: Literal["typedef"] = "typedef"
+
+
+@dataclass(frozen=True, slots=True)
+class Array:
+    """One dimension; `int m[3][4]` is Array(3) of Array(4) of int. count None: flexible or unknown."""
+
+    id: TypeId
+    element: TypeId
+    count: int | None
+    kind: Literal["array"] = "array"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A struct or union member. name None: an anonymous struct/union whose members belong to the parent.
+
+    bit_offset counts from the start of the enclosing struct; bit_size is set for bitfields only.
+    """
+
+    name: str | None
+    type: TypeId
+    bit_offset: int
+    bit_size: int | None = None
+    line: int = 0
+
+    @property
+    def offset(self) -> int:
+        """Byte offset of the member's first bit."""
+        return self.bit_offset // 8
+
+
+@dataclass(frozen=True, slots=True)
+class Struct:
+    """A struct or union (kind tells which). complete is False for a forward declaration."""
+
+    id: TypeId
+    kind: Literal["struct", "union"]
+    name: str | None
+    size: int
+    members: tuple[Member, ...]
+    decl: Decl | None = None
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Enumerator:
+    name: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Enum:
+    id: TypeId
+    name: str | None
+    size: int
+    enumerators: tuple[Enumerator, ...]
+    decl: Decl | None = None
+    complete: bool = True
+    kind: Literal["enum"] = "enum"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str | None
+    type: TypeId
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionType:
+    """A function prototype, as the target of a function pointer or the type of a function."""
+
+    id: TypeId
+    return_type: TypeId
+    params: tuple[Param, ...]
+    variadic: bool = False
+    kind: Literal["function"] = "function"
+
+
+Type = Void | Base | Pointer | Qualified | Typedef | Array | Struct | Enum | FunctionType
+
+
+@dataclass(frozen=True, slots=True)
+class LocationRange:
+    """One entry of a location list: expr holds the value for pcs in [low, high)."""
+
+    low: int
+    high: int
+    expr: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a variable lives: one DWARF expression valid in its whole scope, or a location list.
+
+    Both empty means the compiler dropped the value ("optimized out").
+    """
+
+    expr: bytes | None = None
+    ranges: tuple[LocationRange, ...] = ()
+
+    @property
+    def optimized_out(self) -> bool:
+        return self.expr is None and not self.ranges
+
+    def covers(self, pc: int) -> bool:
+        """Whether the value can be read at pc."""
+        if self.expr is not None:
+            return bool(self.expr)
+        return any(r.low <= pc < r.high and r.expr for r in self.ranges)
+
+
+VariableKind = Literal["param", "local", "global"]
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A parameter, a local or a global.
+
+    block is the lexical nesting (0: the function's outermost scope); scope holds the pc ranges of the
+    enclosing lexical block when known (() = the whole function).
+    """
+
+    name: str
+    type: TypeId
+    kind: VariableKind
+    location: Location | None = None
+    decl: Decl | None = None
+    scope: tuple[tuple[int, int], ...] = ()
+    const_value: int | bytes | None = None
+    external: bool = False
+    artificial: bool = False
+    block: int = 0
+
+    def available_at(self, pc: int) -> bool:
+        """Whether a probe at pc can read it (a constant, or a location that covers pc)."""
+        return self.const_value is not None or (self.location is not None and self.location.covers(pc))
+
+
+InlineState = Literal["none", "inlined", "declared_inlined", "declared_not_inlined", "not_inlined"]
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A function with a body in this file, or one that exists only as inlined copies.
+
+    Addresses are as the file states them: link-time for executables, load-base relative for PIE and
+    shared objects, section relative (see section) for relocatable kernel modules.
+    """
+
+    name: str
+    return_type: TypeId
+    params: tuple[Variable, ...]
+    locals: tuple[Variable, ...]
+    decl: Decl | None = None
+    linkage_name: str | None = None
+    low_pc: int | None = None
+    high_pc: int | None = None
+    ranges: tuple[tuple[int, int], ...] = ()
+    entry_pc: int | None = None
+    frame_base: Location | None = None
+    external: bool = False
+    inline: InlineState = "none"
+    inline_sites: tuple[int, ...] = ()
+    variadic: bool = False
+    cu: str = ""
+
+    @property
+    def static(self) -> bool:
+        return not self.external
+
+    @property
+    def has_body(self) -> bool:
+        """True when an out-of-line copy exists (a probe can sit on its entry)."""
+        return self.low_pc is not None or bool(self.ranges)
+
+    @property
+    def entry_address(self) -> int | None:
+        if self.entry_pc is not None:
+            return self.entry_pc
+        if self.low_pc is not None:
+            return self.low_pc
+        return self.ranges[0][0] if self.ranges else None
