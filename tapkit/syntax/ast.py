@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copyreg
 from dataclasses import dataclass, fields
-from functools import cache
 from typing import Any
 
 from tapkit.diagnostics import Span
@@ -39,9 +38,14 @@ class Node:
         return (type(self), tuple(getattr(self, n) for n in _field_names(type(self))))
 
 
-@cache
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 def _reduce_span(s: Span) -> tuple[Any, ...]:

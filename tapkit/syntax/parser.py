@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from tapkit.syntax.builder import Builder, Child
 from tapkit.syntax.grammar import Tables, tables
 from tapkit.syntax.issues import ErrorToken, Issue, to_diagnostic
 from tapkit.syntax.preprocessor import MacroDecl, PreprocessResult, preprocess
-from tapkit.syntax.tokens import KEYWORDS, RawComment, Token, lex
+from tapkit.syntax.tokens import KEYWORDS, RawComment, Token, lex, paste_script_args
 from tapkit.target import Target
 
 _TOP_LEVEL = frozenset({"PROBE", "GLOBAL", "PRIVATE", "FUNCTION", "EMBEDDED"})
@@ -67,20 +67,22 @@ class ParseResult:
 
 def parse(text: str, filename: str = "<input>", target: Target | None = None,
           macros: LibraryMacros | None = None, tolerant: bool = True, library: bool = False,
-          privileged: bool | None = None) -> ParseResult:
+          privileged: bool | None = None, args: Sequence[str] | None = None) -> ParseResult:
     """Parse one file as stap's pass 1 does.
 
     library: parse as a tapset file (privileged, may be empty) rather than a user script.
     privileged: allow embedded C, @const, @kregister (default: library or target.guru_mode).
-    tolerant: never raise; with tolerant=False a SyntaxError carrying the diagnostics is raised
+    tolerant: never raise; with tolerant=False a ParseFailed carrying the result is raised
     when there are errors.
+    args: the script's command-line arguments, pasted in as stap does; None (an editor, a
+    library) keeps `$1 @1 $# @#` as ScriptArg nodes.
     """
     target = target or Target()
     priv = privileged if privileged is not None else (library or target.guru_mode)
     gc_enabled = gc.isenabled()
     gc.disable()  # many small acyclic objects: the cyclic GC only slows building them
     try:
-        result = _parse(text, filename, target, macros or LibraryMacros(), library, priv)
+        result = _parse(text, filename, target, macros or LibraryMacros(), library, priv, args)
     finally:
         if gc_enabled:
             gc.enable()
@@ -130,8 +132,10 @@ def _eof(text: str, filename: str) -> tuple[str, int, int, int]:
 
 
 def _parse(text: str, filename: str, target: Target, macros: LibraryMacros, library: bool,
-           privileged: bool) -> ParseResult:
+           privileged: bool, args: Sequence[str] | None) -> ParseResult:
     lexed = lex(text, filename)
+    if args is not None:
+        paste_script_args(lexed, args)
     eof = _eof(text, filename)
     pp = preprocess(lexed.tokens, target, macros.macros, eof, in_library_file=False)
     builder = Builder(filename, privileged)

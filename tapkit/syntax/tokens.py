@@ -8,7 +8,7 @@ grammar can stay context free; comments are kept on the side for the editor.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 KEYWORDS = {
@@ -70,7 +70,7 @@ _TOKEN_RE = re.compile(
     re.VERBOSE,
 )
 
-JUNK_MESSAGES = {
+JUNK_MESSAGES = {  # stap's words for tokens it cannot use
     "badstring": "Could not find matching closing quote",
     "badembedded": "Could not find matching '%}' to close embedded function block",
     "junk": "unknown junk token",
@@ -267,5 +267,33 @@ def string_value(token_text: str) -> str:
     return "".join(out)
 
 
-def iter_significant(tokens: list[Token]) -> Iterator[Token]:
-    return iter(tokens)
+def paste_script_args(lexed: LexResult, args: Sequence[str]) -> None:
+    """Do what stap's lexer does with `$1 @1 $# @#` given the script's arguments: paste `$N` as
+    source text (re-lexed, at the argument's position), `@N` as a string, the count as a number."""
+    out: list[Token] = []
+    for tok in lexed.tokens:
+        if tok.type not in ("ARGNUM", "ARGSTR"):
+            out.append(tok)
+            continue
+        quoted = tok.type == "ARGSTR"
+        if tok.text[1] == "#":
+            value = str(len(args))
+        else:
+            index = int(tok.text[1:])
+            if index > len(args):
+                tok.type = "JUNK"
+                lexed.junk[id(tok)] = f"command line argument out of range [1-{len(args)}]"
+                out.append(tok)
+                continue
+            value = args[index - 1]
+        if quoted:
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            pasted = [Token("STRING", f'"{escaped}"', tok.file, tok.line, tok.column, tok.end_line, tok.end_column,
+                            tok.pos, tok.end_pos)]
+        else:
+            pasted = lex(value, tok.file).tokens
+            for p in pasted:
+                p.line, p.column, p.end_line, p.end_column = tok.line, tok.column, tok.end_line, tok.end_column
+                p.pos, p.end_pos = tok.pos, tok.end_pos
+        out.extend(pasted)
+    lexed.tokens = out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import fields
-from functools import cache
 
 from tapkit.syntax.ast import Comment, File, Node
 
@@ -12,8 +11,13 @@ from tapkit.syntax.ast import Comment, File, Node
 _FILE_SIDE_TABLES = frozenset({"comments", "inactive", "conditionals", "macros", "macro_calls"})
 
 
-@cache
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _child_fields(cls: type) -> tuple[str, ...]:
+    cached = _CHILD_FIELDS.get(cls)
+    if cached is not None:
+        return cached
     names = []
     for f in fields(cls):
         if f.name == "span" or f.name.endswith("_span") or f.name == "doc":
@@ -21,7 +25,8 @@ def _child_fields(cls: type) -> tuple[str, ...]:
         if cls is File and f.name in _FILE_SIDE_TABLES:
             continue
         names.append(f.name)
-    return tuple(names)
+    _CHILD_FIELDS[cls] = tuple(names)
+    return _CHILD_FIELDS[cls]
 
 
 def children(node: Node) -> Iterator[Node]:
