@@ -79,7 +79,8 @@ def parse_errors(stderr: str) -> list[StapError]:
     return errors
 
 
-def _stap(args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _stap(args: Sequence[str], env: dict[str, str] | None = None,
+          timeout: float = 120) -> subprocess.CompletedProcess[str]:
     stap = require_tool("stap")
     return subprocess.run([stap, "-r", stap_release(), *args], capture_output=True, text=True, timeout=timeout,
                           env=env, stdin=subprocess.DEVNULL)

@@ -70,8 +70,8 @@ def test_every_example_gets_stap_verdict() -> None:
         rejected += not v.accepted
         if ours.ok != v.accepted:
             first = v.first
-            disagree.append(f"{ex.path} (guru={ex.guru}): stap {'accepts' if v.accepted else 'rejects'}"
-                            f"{' at %d:%d %s' % (first.line, first.column, first.message) if first else ''}, "
+            where = f" at {first.line}:{first.column} {first.message}" if first else ""
+            disagree.append(f"{ex.path} (guru={ex.guru}): stap {'accepts' if v.accepted else 'rejects'}{where}, "
                             f"tapkit {'accepts' if ours.ok else 'rejects: ' + ours.diagnostics[0].message}")
         elif not v.accepted and v.first is not None and v.first.line and ours.diagnostics[0].span.file == str(ex.path):
             # both reject: the first error should be where stap puts it
