@@ -1,0 +1,71 @@
+"""Our error texts and token locations are the ones stap 4.8 compiles into a module (stap -p3)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from tapkit.runtime import errors as E
+from tapkit.runtime.printf import LEFT, SIGN, parse_format
+from tapkit.runtime.session import SKIPPED_TOO_MANY
+from tests.tooling import require_tool, stap_release
+
+SCRIPT = """\
+global a[3], s, m
+probe begin {
+  x = 10; y = 0
+  z = x / y
+  w = x % y
+  a[1] = z + w
+  m[1] = 1
+  s <<< 1
+  println(@min(s))
+  print(@hist_linear(s, 0, 10, 1))
+  println(@hist_linear(s, 0, 10, 1)[2])
+  println(kernel_string(0))
+  printf("%-5d%.*m", x, 5000, x)
+  try { error("e") } catch (msg) { println(msg) }
+}
+"""
+
+
+def _generated() -> str:
+    stap = require_tool("stap")
+    proc = subprocess.run([stap, "-r", stap_release(), "-p3", "-e", SCRIPT], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_messages_and_locations_match_translator_output() -> None:
+    c = _generated()
+    assert f'c->last_error = "{E.DIVISION_BY_ZERO}";' in c
+    assert f'c->last_stmt = "{E.token_where("operator", "/", "<input>", 4, 9)}";' in c
+    assert f'c->last_stmt = "{E.token_where("operator", "%", "<input>", 5, 9)}";' in c
+    assert f'c->last_error = "{E.array_overflow(3)}";' in c
+    assert f'c->last_error = "{E.array_overflow()}";' in c
+    assert f'c->last_stmt = "{E.token_where("identifier", "a", "<input>", 6, 3)}";' in c
+    assert f'c->last_error = "{E.EMPTY_AGGREGATE}";' in c
+    assert f'c->last_error = "{E.HISTOGRAM_INDEX_OUT_OF_RANGE}";' in c
+    assert f'c->last_error = "{E.MAXACTION_EXCEEDED}";' in c
+    assert '"kernel string copy fault at 0x%lx [man error::fault]"' in c
+    assert E.copy_fault("kernel", "string", 0) == "kernel string copy fault at 0x0 [man error::fault]"
+    assert "identifier 'kernel_string' at /usr/share/systemtap/tapset/linux/conversions.stp:" in c
+    assert '"%lld is too many bytes for a memory dump"' in c
+    assert E.memory_dump_too_big(5000) == "5000 is too many bytes for a memory dump"
+    # loc2c's read fault, which %m and target variables report
+    assert '#define STAP_MSG_LOC2C_01 "read fault [man error::fault] at 0x%lx"' in c
+    assert E.read_fault(0x10) == "read fault [man error::fault] at 0x10"
+    assert '_stp_softerror ("%s near %s", c->last_error, c->last_stmt);' in c
+    assert SKIPPED_TOO_MANY in c
+    assert '_stp_warn ("Number of errors: %d, skipped probes: %d\\n"' in c
+
+
+def test_parsed_flags_are_the_ones_the_translator_passes() -> None:
+    """number(..., flags) in the emitted printf carries staptree's flag bits, which are ours."""
+    c = _generated()
+    comps = parse_format("%-5d%.*m")
+    assert comps[0].flags == LEFT | SIGN == 18
+    assert re.search(r"number\(str, end, l->arg0, 10, width, precision, 18\);", c)
+    assert re.search(r"_stp_vsprint_memory\(str, end, \(const char\*\)\(intptr_t\)l->arg2, width, precision, 'm', 0\)",
+                     c)
