@@ -50,6 +50,7 @@ class Verdict:
     accepted: bool
     errors: tuple[StapError, ...] = ()
     output: str = ""
+    crashed: bool = False  # stap died (a signal) on this input: it gave no verdict
 
     @property
     def first(self) -> StapError | None:
@@ -116,12 +117,22 @@ def library_verdicts(files: Sequence[tuple[str, str]], macro_files: Sequence[tup
                      timeout: float = 600) -> dict[str, Verdict]:
     """Judge tapset files in one stap run. files and macro_files are (relative path, text); the
     relative paths must lie in directories stap searches (e.g. "linux/x.stp"). Returns a verdict
-    for every entry of files, keyed by its relative path."""
+    for every entry of both, keyed by its relative path.
+
+    stap 4.8 crashes on a few malformed inputs; then the run is split in halves until the
+    crashing files are alone, and those get Verdict(crashed=True)."""
     tmp = Path(tempfile.mkdtemp(prefix="tapkit-oracle-"))
     try:
         tapset_tree(tmp, macro_files, files)
         env = dict(os.environ, SYSTEMTAP_TAPSET=str(tmp))
         proc = _stap(["-p1", "-v", "-e", "probe begin {}", *SCRIPT_ARGS], env=env, timeout=timeout)
+        if proc.returncode < 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if len(files) > 1:
+                half = len(files) // 2
+                return {**library_verdicts(files[:half], macro_files, timeout),
+                        **library_verdicts(files[half:], macro_files, timeout)}
+            return {rel: Verdict(False, (), proc.stderr, crashed=True) for rel, _ in [*files, *macro_files]}
         rejected = set()
         for line in proc.stderr.splitlines():
             m = _WARN_RE.match(line)
@@ -129,7 +140,7 @@ def library_verdicts(files: Sequence[tuple[str, str]], macro_files: Sequence[tup
                 rejected.add(str(Path(m.group(1)).resolve().relative_to(tmp.resolve())))
         errors = parse_errors(proc.stderr)
         out: dict[str, Verdict] = {}
-        for rel, _ in files:
+        for rel, _ in [*files, *macro_files]:
             mine = tuple(e for e in errors if e.file == str(tmp / rel))
             out[rel] = Verdict(rel not in rejected, mine)
         if not any(v.accepted for v in out.values()) and "Searched" not in proc.stderr:
