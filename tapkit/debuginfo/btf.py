@@ -155,7 +155,7 @@ def index_btf(path: str, blob: BtfBlob, base: BtfBlob | None = None) -> IndexDat
     local: dict[int, Record] = dict(base.records) if base else {}
     local.update(blob.records)
     try:
-        merger = table.merger(local, share=False)
+        merger = table.merger(local, share=False, label=lambda ref: f"BTF type id {ref}")
         mapping = merger.resolve_all()
     except TypeError_ as exc:
         raise DebuginfoError(path, f"damaged BTF: {exc}") from None

@@ -44,6 +44,15 @@ def aggregate_key(kind: str, name: str | None, size: int, decl: tuple[str, int, 
     return (kind, name, size, decl)
 
 
+def _show(ref: Any) -> str:
+    """A local reference as error messages name it (DWARF readers key types by DIE offset)."""
+    if isinstance(ref, int):
+        return f"DIE {ref:#x}"
+    if isinstance(ref, tuple) and ref and isinstance(ref[0], int):
+        return f"DIE {ref[0]:#x}"
+    return repr(ref)
+
+
 class TypeTable:
     """Global type records (index = type id; 0 is void) and their dedup keys."""
 
@@ -58,9 +67,10 @@ class TypeTable:
         return None if key is None else self.keys.get(key)
 
     def merger(self, local: dict[Any, Record], fetch: Callable[[Any], Record | None] | None = None,
-               share: bool = True) -> Merger:
-        """share=False keeps same-named complete aggregates apart (BTF is deduplicated already)."""
-        return Merger(self, local, fetch, share)
+               share: bool = True, label: Callable[[Any], str] | None = None) -> Merger:
+        """share=False keeps same-named complete aggregates apart (BTF is deduplicated already);
+        label names a local reference in error messages."""
+        return Merger(self, local, fetch, share, label or _show)
 
     def canonicalize(self) -> list[int]:
         """Point references at forward-declared structs to a complete definition of the same name.
@@ -99,13 +109,16 @@ def _remap(rec: Record, canon: list[int]) -> Record:
     return rec
 
 
+
 class Merger:
     """Resolves one unit's local references to global ids, interning what is new."""
 
     def __init__(self, table: TypeTable, local: dict[Any, Record],
-                 fetch: Callable[[Any], Record | None] | None, share: bool = True) -> None:
+                 fetch: Callable[[Any], Record | None] | None, share: bool = True,
+                 label: Callable[[Any], str] = _show) -> None:
         self.table = table
         self.share = share
+        self.label = label
         self.local = local
         self.fetch = fetch
         self.memo: dict[Any, int] = {}
@@ -117,7 +130,7 @@ class Merger:
         gid = self.memo.get(ref)
         if gid is not None:
             if gid < 0:
-                raise TypeError_(f"type {_show(ref)} refers to itself through typedefs or qualifiers")
+                raise TypeError_(f"type {self.label(ref)} refers to itself through typedefs or qualifiers")
             return gid
         rec = self.local.get(ref)
         if rec is None and self.fetch is not None:
@@ -125,7 +138,7 @@ class Merger:
             if rec is not None:
                 self.local[ref] = rec
         if rec is None:
-            raise TypeError_(f"reference to {_show(ref)}, which is not a type")
+            raise TypeError_(f"reference to {self.label(ref)}, which is not a type")
         table = self.table
         kind = rec[0]
         if kind == "known":
@@ -165,7 +178,7 @@ class Merger:
                 final = rec
                 shared_key = rec
             else:
-                raise TypeError_(f"unknown type record kind {kind!r} for {_show(ref)}")
+                raise TypeError_(f"unknown type record kind {kind!r} for {self.label(ref)}")
             gid = table.keys.get(shared_key)
             if gid is None:
                 gid = len(table.records)
@@ -190,10 +203,3 @@ class Merger:
             self.resolve(ref)
         return self.finish()
 
-
-def _show(ref: Any) -> str:
-    if isinstance(ref, int):
-        return f"DIE {ref:#x}"
-    if isinstance(ref, tuple) and ref and isinstance(ref[0], int):
-        return f"DIE {ref[0]:#x}"
-    return repr(ref)

@@ -403,7 +403,7 @@ def close_matches(name: str, candidates: list[str], n: int = 3) -> tuple[str, ..
         return ()
     lower = name.lower()
     pool = [c for c in candidates if abs(len(c) - len(name)) <= max(3, len(name) // 2)]
-    found = difflib.get_close_matches(name, pool, n=n, cutoff=0.75)
+    found = difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
     if len(found) < n:
         extra = sorted((c for c in candidates if lower in c.lower() and c not in found), key=len)
         found.extend(extra[:n - len(found)])
