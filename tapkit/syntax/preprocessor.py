@@ -110,6 +110,7 @@ class Preprocessor:
         self.file_macros: dict[str, MacroDecl] = {}
         self.definitions: list[MacroDecl] = []
         self.invocations: list[Invocation] = []
+        self._call_positions: set[int] = set()
         self.skipped: list[Skipped] = []
         self.conditionals: list[Conditional] = []
 
@@ -208,7 +209,7 @@ class Preprocessor:
                 new_act.params = decl.parent.params
             self._acts.append(new_act)
             if not decl.is_param and _original(t):
-                self.invocations.append(Invocation(t, t, decl))
+                self._record_call(Invocation(t, t, decl))
             return
         name = decl.name
         t2 = self._next_pp1()
@@ -229,7 +230,13 @@ class Preprocessor:
                 raise _err("macro.too-few-args", f"too few parameters for macro '@{name}' (expected {n})", sep)
         self._acts.append(new_act)
         if _original(t) and sep is not None:
-            self.invocations.append(Invocation(t, sep, decl))
+            self._record_call(Invocation(t, sep, decl))
+
+    def _record_call(self, inv: Invocation) -> None:
+        # a call inside a macro argument is expanded once per use of the parameter: record it once
+        if inv.at.pos not in self._call_positions:
+            self._call_positions.add(inv.at.pos)
+            self.invocations.append(inv)
 
     def _slurp_param(self, body: list[Token]) -> Token | None:
         nesting = 0
