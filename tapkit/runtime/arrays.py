@@ -7,6 +7,12 @@ index and a tuple for several. Capacity is MAXMAPENTRIES (or `global a[N]`); a f
 refuses new keys with stap's "Array overflow" error, or, for `global a%[N]`, reuses its
 oldest entry.
 
+Changing an array inside a foreach over it is refused by stap's pass 2 ("variable 'a'
+modified during 'foreach' iteration", "function call modifies var 'a' during 'foreach'
+iteration"), so foreach_keys can hand out a snapshot. One consequence: a sorted foreach
+nested in a loop over the same array reorders the map under the outer loop's C iterator in
+stap, while here the outer loop keeps its own order.
+
 Statistics arrays are per-CPU maps in stap whose aggregate is rebuilt, in hash order
 with a per-session random seed, for every read; their unsorted foreach order is therefore
 unspecified there. Here it is insertion order, and sorting them does not reorder storage.

@@ -18,6 +18,7 @@ This mirrors what the translator and runtime wrap around every handler
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable
 from enum import IntEnum
 from typing import BinaryIO, TextIO
@@ -28,6 +29,7 @@ from tapkit.runtime.errors import ActionLimitError, ProbeAbort, StapError
 MAXERRORS = 0
 MAXSKIPPED = 100
 STP_CTL_BUFFER_SIZE = 384  # one ERROR:/WARNING: message, prefix and newline included
+FLUSH_INTERVAL = 0.05  # seconds between OS-level flushes of probe output
 PASS5_FAILED = "Pass 5: run failed.  [man error::pass5]"
 SKIPPED_TOO_MANY = "Skipped too many probes, check MAXSKIPPED or try again with stap -t for more details."
 
@@ -71,18 +73,29 @@ class Session:
         self.context.session = self
         self.buffer: list[str] = []
         self.write = self.buffer.append
+        self._flushed_at = 0.0
 
     # ---- output ----
 
     def flush(self) -> None:
+        """End of a handler (_stp_print_flush). Output reaches the OS stream in order, at least
+        every FLUSH_INTERVAL seconds, as stapio drains stap's relay buffers periodically."""
+        buf = self.buffer
+        if buf and (len(buf) >= 512 or time.monotonic() - self._flushed_at >= FLUSH_INTERVAL):
+            self.sync()
+
+    def sync(self) -> None:
+        """Push everything written so far to the OS (before exiting, errors, or warnings)."""
         if self.buffer:
             data = "".join(self.buffer).encode("latin-1")
             self.buffer.clear()
             self.out.write(data)
-            self.out.flush()
+        self.out.flush()
+        self._flushed_at = time.monotonic()
 
     def warn(self, text: str) -> None:
         """warn() and runtime warnings: `WARNING: text` on stderr."""
+        self.sync()
         self.err.write(control_message("WARNING: ", text))
         self.err.flush()
 
@@ -90,6 +103,7 @@ class Session:
 
     def report_error(self, error: StapError) -> None:
         """The probe epilogue's handling of c->last_error."""
+        self.sync()
         self.err.write(control_message("ERROR: ", error.text))
         self.err.flush()
         self.error_count += 1
@@ -162,7 +176,7 @@ class Session:
         if self.error_count or self.skipped_count:
             self.warn(f"Number of errors: {self.error_count}, skipped probes: {self.skipped_count}\n")
         self.state = SessionState.STOPPED
-        self.flush()
+        self.sync()
 
 
 __all__ = ["MAXERRORS", "MAXSKIPPED", "PASS5_FAILED", "ActionLimitError", "Handler", "Session", "SessionState",

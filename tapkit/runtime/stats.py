@@ -79,10 +79,20 @@ def log_bucket_value(bucket: int) -> int:
 
 
 class Stat:
-    """A statistics aggregate. `variance_shift` is None unless the script uses @variance."""
+    """A statistics aggregate. `variance_shift` is None unless the script uses @variance.
 
-    __slots__ = ("_interval", "_kind", "_start", "array_element", "avg_s", "count", "hist", "m2", "max", "min",
-                 "shift", "spec", "sum", "variance_s")
+    Constructing one picks a subclass with an `add` specialised for the histogram kind when
+    no variance is kept (the common, hot case); all share these fields and results.
+    """
+
+    __slots__ = ("_interval", "_kind", "_last", "_start", "array_element", "avg_s", "count", "hist", "m2", "max",
+                 "min", "shift", "spec", "sum", "variance_s")
+
+    def __new__(cls, spec: HistSpec = NO_HIST, variance_shift: int | None = None,
+                array_element: bool = False) -> Stat:
+        if cls is Stat and variance_shift is None:
+            cls = _FAST_STATS[spec.kind]
+        return object.__new__(cls)
 
     def __init__(self, spec: HistSpec = NO_HIST, variance_shift: int | None = None,
                  array_element: bool = False) -> None:
@@ -90,6 +100,7 @@ class Stat:
         self._kind = spec.kind
         self._start = spec.start
         self._interval = spec.interval
+        self._last = spec.buckets - 1
         self.hist: list[int] = [0] * spec.buckets
         self.shift = variance_shift
         self.array_element = array_element
@@ -120,15 +131,7 @@ class Stat:
                 self.m2 = 0
         kind = self._kind
         if kind == HIST_LINEAR:
-            offset = value - self._start
-            if not -(1 << 63) <= offset < (1 << 63):
-                offset = wrap(offset)
-            if offset < 0:
-                self.hist[0] += 1
-            else:
-                bucket = offset // self._interval + 1
-                last = len(self.hist) - 1
-                self.hist[bucket if bucket < last else last] += 1
+            _linear_count(self, value)
         elif kind == HIST_LOG:
             self.hist[log_bucket(value)] += 1
 
@@ -151,6 +154,83 @@ class Stat:
         total = wrap(s1 + s2)
         variance_s = div_nocheck(total, self.count - 1) if self.count != 1 else 0
         return variance_s >> (2 * self.shift)
+
+
+def _linear_count(stat: Stat, value: int) -> None:
+    offset = value - stat._start
+    if not -(1 << 63) <= offset < (1 << 63):
+        offset = wrap(offset)  # value - start is int64 arithmetic in the runtime
+    if offset < 0:
+        stat.hist[0] += 1
+    else:
+        bucket = offset // stat._interval + 1
+        stat.hist[bucket if bucket < stat._last else stat._last] += 1
+
+
+class _PlainStat(Stat):
+    __slots__ = ()
+
+    def add(self, value: int) -> None:
+        if self.count:
+            self.count += 1
+            total = self.sum + value
+            self.sum = total if -(1 << 63) <= total < (1 << 63) else wrap(total)
+            if value > self.max:
+                self.max = value
+            elif value < self.min:
+                self.min = value
+        else:
+            self.count = 1
+            self.sum = self.min = self.max = value
+
+
+class _LogStat(Stat):
+    __slots__ = ()
+
+    def add(self, value: int) -> None:
+        if self.count:
+            self.count += 1
+            total = self.sum + value
+            self.sum = total if -(1 << 63) <= total < (1 << 63) else wrap(total)
+            if value > self.max:
+                self.max = value
+            elif value < self.min:
+                self.min = value
+        else:
+            self.count = 1
+            self.sum = self.min = self.max = value
+        if value > 0:
+            self.hist[64 + value.bit_length()] += 1
+        elif value == 0:
+            self.hist[64] += 1
+        else:
+            self.hist[64 - ((-value) & 0xFFFFFFFFFFFFFFFF).bit_length()] += 1
+
+
+class _LinearStat(Stat):
+    __slots__ = ()
+
+    def add(self, value: int) -> None:
+        if self.count:
+            self.count += 1
+            total = self.sum + value
+            self.sum = total if -(1 << 63) <= total < (1 << 63) else wrap(total)
+            if value > self.max:
+                self.max = value
+            elif value < self.min:
+                self.min = value
+        else:
+            self.count = 1
+            self.sum = self.min = self.max = value
+        offset = value - self._start
+        if offset >= 0 and offset < (1 << 63):
+            bucket = offset // self._interval + 1
+            self.hist[bucket if bucket < self._last else self._last] += 1
+        else:
+            _linear_count(self, value)
+
+
+_FAST_STATS: dict[int, type[Stat]] = {HIST_NONE: _PlainStat, HIST_LOG: _LogStat, HIST_LINEAR: _LinearStat}
 
 
 def _nonempty(stat: Stat | None, where: str | None) -> Stat:
