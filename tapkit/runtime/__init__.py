@@ -69,7 +69,13 @@ Errors and control (errors.py, session.py)
   try/catch:  try: ... except StapError as e: if uncatchable(e): raise; msg = e.message
   MAXACTION:  ctx.actionremaining -= n; if ctx.actionremaining <= 0: raise ActionLimitError(W)
               (stap counts per basic block: translate.cxx record_actions; probes start with
-              MAXACTION_INTERRUPTIBLE = 10000).
+              MAXACTION_INTERRUPTIBLE = 10000). A probe or function whose statement count N is
+              finite first checks `if ctx.actionremaining < N: raise ActionLimitError(W0)`, W0
+              None in a probe and the function's declaration token in a function.
+  MAXNESTING: StapError(MAXNESTING_EXCEEDED, <function declaration token>) when a call would
+              exceed it (stap: deepest static nesting + 1, + 10 if recursive).
+  Overloads:  `next` in a function sets the next-overload flag; after the last overload,
+              StapError(ALL_FUNCTIONS_EXHAUSTED, <call token>).
   next in a probe: return. exit() -> session.exit() (handler continues). abort() -> session.abort().
   Session(out, err, maxerrors=0, maxskipped=100, maxaction=10000): write(), begin(handlers),
   run_probe(handler, pp, required_state), skip(), shutdown(end_handlers, error_handlers),
@@ -129,7 +135,17 @@ from tapkit.runtime.arith import (
 )
 from tapkit.runtime.arrays import MAXMAPENTRIES, LongArray, StatArray, StringArray
 from tapkit.runtime.context import MAXACTION, MAXACTION_INTERRUPTIBLE, Context, Task
-from tapkit.runtime.errors import ActionLimitError, ProbeAbort, StapError, token_where, uncatchable
+from tapkit.runtime.errors import (
+    ALL_FUNCTIONS_EXHAUSTED,
+    DIVISION_BY_ZERO,
+    EMPTY_AGGREGATE,
+    MAXNESTING_EXCEEDED,
+    ActionLimitError,
+    ProbeAbort,
+    StapError,
+    token_where,
+    uncatchable,
+)
 from tapkit.runtime.formatter import compile_format
 from tapkit.runtime.memory import MappedMemory, Memory, MemoryFault, NoMemory
 from tapkit.runtime.printf import FormatError, parse_format, print_format_for
@@ -153,11 +169,66 @@ from tapkit.runtime.stats import (
 from tapkit.runtime.strings import MAXSTRINGLEN, concat, cstr, decode_script_string, from_text
 
 __all__ = [
-    "INT64_MAX", "INT64_MIN", "LOG_HIST", "MAXACTION", "MAXACTION_INTERRUPTIBLE", "MAXERRORS", "MAXMAPENTRIES",
-    "MAXSKIPPED", "MAXSTRINGLEN", "NO_HIST", "PASS5_FAILED", "ActionLimitError", "Context", "FormatError",
-    "HistSpec", "HistogramError", "LongArray", "MappedMemory", "Memory", "MemoryFault", "NoMemory", "ProbeAbort",
-    "Session", "SessionState", "StapError", "Stat", "StatArray", "StringArray", "Task", "add", "compile_format",
-    "concat", "cstr", "decode_script_string", "div", "from_text", "hist_bucket", "hist_buckets", "hist_text", "mod",
-    "mul", "neg", "parse_format", "print_format_for", "shl", "shr", "stat_avg", "stat_count", "stat_max", "stat_min",
-    "stat_sum", "stat_variance", "sub", "token_where", "truth", "uncatchable", "ushr", "wrap",
+    "ALL_FUNCTIONS_EXHAUSTED",
+    "DIVISION_BY_ZERO",
+    "EMPTY_AGGREGATE",
+    "INT64_MAX",
+    "INT64_MIN",
+    "LOG_HIST",
+    "MAXACTION",
+    "MAXACTION_INTERRUPTIBLE",
+    "MAXERRORS",
+    "MAXMAPENTRIES",
+    "MAXNESTING_EXCEEDED",
+    "MAXSKIPPED",
+    "MAXSTRINGLEN",
+    "NO_HIST",
+    "PASS5_FAILED",
+    "ActionLimitError",
+    "Context",
+    "FormatError",
+    "HistSpec",
+    "HistogramError",
+    "LongArray",
+    "MappedMemory",
+    "Memory",
+    "MemoryFault",
+    "NoMemory",
+    "ProbeAbort",
+    "Session",
+    "SessionState",
+    "StapError",
+    "Stat",
+    "StatArray",
+    "StringArray",
+    "Task",
+    "add",
+    "compile_format",
+    "concat",
+    "cstr",
+    "decode_script_string",
+    "div",
+    "from_text",
+    "hist_bucket",
+    "hist_buckets",
+    "hist_text",
+    "mod",
+    "mul",
+    "neg",
+    "parse_format",
+    "print_format_for",
+    "shl",
+    "shr",
+    "stat_avg",
+    "stat_count",
+    "stat_max",
+    "stat_min",
+    "stat_sum",
+    "stat_variance",
+    "sub",
+    "token_where",
+    "truth",
+    "uncatchable",
+    "ushr",
+    "wrap",
 ]

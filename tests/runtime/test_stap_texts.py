@@ -12,7 +12,11 @@ from tests.tooling import require_tool, stap_release
 
 SCRIPT = """\
 global a[3], s, m
+function fact(n) { if (n > 1) return n * fact(n - 1); return 1 }
+function g:long(x:long) { next }
+function g:long(x:long) { next }
 probe begin {
+  println(fact(3) + g(1))
   x = 10; y = 0
   z = x / y
   w = x % y
@@ -40,14 +44,21 @@ def _generated() -> str:
 def test_messages_and_locations_match_translator_output() -> None:
     c = _generated()
     assert f'c->last_error = "{E.DIVISION_BY_ZERO}";' in c
-    assert f'c->last_stmt = "{E.token_where("operator", "/", "<input>", 4, 9)}";' in c
-    assert f'c->last_stmt = "{E.token_where("operator", "%", "<input>", 5, 9)}";' in c
+    assert f'c->last_stmt = "{E.token_where("operator", "/", "<input>", 8, 9)}";' in c
+    assert f'c->last_stmt = "{E.token_where("operator", "%", "<input>", 9, 9)}";' in c
     assert f'c->last_error = "{E.array_overflow(3)}";' in c
     assert f'c->last_error = "{E.array_overflow()}";' in c
-    assert f'c->last_stmt = "{E.token_where("identifier", "a", "<input>", 6, 3)}";' in c
+    assert f'c->last_stmt = "{E.token_where("identifier", "a", "<input>", 10, 3)}";' in c
     assert f'c->last_error = "{E.EMPTY_AGGREGATE}";' in c
     assert f'c->last_error = "{E.HISTOGRAM_INDEX_OUT_OF_RANGE}";' in c
     assert f'c->last_error = "{E.MAXACTION_EXCEEDED}";' in c
+    assert f'c->last_error = "{E.MAXNESTING_EXCEEDED}";' in c
+    assert re.search(r'c->last_stmt = "identifier \'g\' at <input>:\d+:\d+"; c->last_error = "'
+                     + E.ALL_FUNCTIONS_EXHAUSTED + '";', c)
+    # the tokens stap names for aggregates, histogram prints and a '*' precision argument
+    assert f'c->last_stmt = "{E.token_where("operator", "@min", "<input>", 13, 11)}";' in c
+    assert f'c->last_stmt = "{E.token_where("operator", "@hist_linear", "<input>", 15, 11)}";' in c
+    assert f'c->last_stmt = "{E.token_where("number", "5000", "<input>", 17, 25)}";' in c
     assert '"kernel string copy fault at 0x%lx [man error::fault]"' in c
     assert E.copy_fault("kernel", "string", 0) == "kernel string copy fault at 0x0 [man error::fault]"
     assert "identifier 'kernel_string' at /usr/share/systemtap/tapset/linux/conversions.stp:" in c
