@@ -35,13 +35,22 @@ class TypeError_(Exception):
 
 
 def aggregate_key(kind: str, name: str | None, size: int, decl: tuple[str, int, int] | None,
-                  complete: bool) -> tuple[Any, ...] | None:
-    """The dedup key of a struct/union/enum from its own fields, or None when it cannot be shared."""
+                  complete: bool, members: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+    """The dedup key of a struct/union/enum, or None when it cannot be shared.
+
+    Named ones are keyed by their own fields and the name of their first member (a macro can rename
+    members between compile units), so a reader can skip the rest of one it has seen. Unnamed ones
+    declared by one macro share a declaration site (DECLARE_FLEX_ARRAY's two structs): all their
+    member names and offsets join the key, so readers read their members first.
+    """
     if not complete:
         return (kind, name, None) if name else None
-    if name is None and decl is None:
-        return None
-    return (kind, name, size, decl)
+    if name is None:
+        if decl is None:
+            return None
+        return (kind, None, size, decl, tuple(m[:1] + m[2:4] for m in members))
+    first = members[0][0] if members and kind != "enum" else None
+    return (kind, name, size, decl, first)
 
 
 def _show(ref: Any) -> str:
@@ -147,7 +156,7 @@ class Merger:
             self.memo[ref] = -1
             gid = self.resolve(rec[1])
         elif kind in AGGREGATES:
-            key = aggregate_key(kind, rec[1], rec[2], rec[4], rec[5])
+            key = aggregate_key(kind, rec[1], rec[2], rec[4], rec[5], rec[3])
             if not self.share and rec[5]:
                 key = None
             gid = table.known(key)

@@ -75,6 +75,7 @@ class Abbrev:
     forms: dict[int, int]
     steps: list[tuple[int, Any]]
     sibling_index: int = -1
+    simple: tuple[struct.Struct, tuple[tuple[int, int, int], ...]] | None = None  # one fixed run: the fast path
 
 
 @dataclass(slots=True)
@@ -129,6 +130,8 @@ class DwarfSections:
         self._strings: dict[int, str] = {}
         self._line_strings: dict[int, str] = {}
         self._abbrev_tables: dict[tuple[int, int, int], dict[int, Abbrev]] = {}
+        # Every unit of a kernel module repeats the same abbreviations: plan each shape once.
+        self._plans: dict[tuple[Any, ...], list[tuple[int, Any]]] = {}
 
     # --- strings -------------------------------------------------------------------------------------
 
@@ -221,8 +224,16 @@ class DwarfSections:
             pos += 1
             attrs: list[tuple[int, int, int | None]] = []
             while True:
-                attr, pos = uleb(buf, pos)
-                form, pos = uleb(buf, pos)
+                attr = buf[pos]
+                if attr < 0x80:
+                    pos += 1
+                else:
+                    attr, pos = uleb(buf, pos)
+                form = buf[pos]
+                if form < 0x80:
+                    pos += 1
+                else:
+                    form, pos = uleb(buf, pos)
                 if attr == 0 and form == 0:
                     break
                 implicit = None
@@ -233,6 +244,18 @@ class DwarfSections:
 
     def _plan(self, code: int, tag: int, children: bool, attrs: list[tuple[int, int, int | None]],
               unit: Unit) -> Abbrev:
+        key = (tuple(attrs), unit.address_size, unit.offset_size)
+        steps = self._plans.get(key)
+        if steps is None:
+            steps = self._steps(code, attrs, unit)
+            self._plans[key] = steps
+        attr_codes = tuple(a for a, _, _ in attrs)
+        forms = {a: f for a, f, _ in attrs}
+        sib = attr_codes.index(F.At.sibling) if F.At.sibling in forms else -1
+        simple = steps[0][1] if len(steps) == 1 and steps[0][0] == _FIXED else None
+        return Abbrev(code, tag, children, attr_codes, forms, steps, sib, simple)
+
+    def _steps(self, code: int, attrs: list[tuple[int, int, int | None]], unit: Unit) -> list[tuple[int, Any]]:
         """Turn an abbreviation into decode steps: fixed-size runs merge into one struct."""
         steps: list[tuple[int, Any]] = []
         fmt: list[str] = []
@@ -265,10 +288,7 @@ class DwarfSections:
                     raise DwarfFormatError(f"abbreviation {code} uses unknown attribute form {form:#x}")
                 steps.append((kind, implicit if kind == _IMPLICIT else form))
         flush()
-        attr_codes = tuple(a for a, _, _ in attrs)
-        forms = {a: f for a, f, _ in attrs}
-        sib = attr_codes.index(F.At.sibling) if F.At.sibling in forms else -1
-        return Abbrev(code, tag, children, attr_codes, forms, steps, sib)
+        return steps
 
     # --- DIEs ----------------------------------------------------------------------------------------
 
@@ -282,13 +302,37 @@ class DwarfSections:
         code = buf[pos]
         pos += 1
         if code >= 0x80:
-            code, pos = uleb(buf, pos - 1)
+            second = buf[pos]
+            if second < 0x80:  # units with 128-16383 abbreviations: the common two-byte code
+                code = (code & 0x7F) | (second << 7)
+                pos += 1
+            else:
+                code, pos = uleb(buf, pos - 1)
         if code == 0:
             return None, {}, pos
         ab = unit.abbrevs.get(code)
         if ab is None:
             raise DwarfFormatError(f"DIE at .debug_info+{pos - 1:#x} uses abbreviation {code}, "
                                    f"which the unit's table does not define")
+        simple = ab.simple
+        if simple is not None:
+            st, fixups = simple
+            got = st.unpack_from(buf, pos)
+            if fixups:
+                got = list(got)
+                for i, fix, off in fixups:
+                    if fix == _FIX_STRP:
+                        got[i] = self.string(self.info_relocs.get(pos + off, got[i]) if self.info_relocs
+                                             else got[i])
+                    elif fix == _FIX_REF:
+                        got[i] += unit.offset
+                    else:
+                        got[i] = self._fix(unit, fix, got[i], pos + off)
+            pos += st.size
+            if pos > unit.end:
+                raise DwarfFormatError(f"DIE attributes run past the end of the unit at "
+                                       f".debug_info+{unit.offset:#x}")
+            return ab, dict(zip(ab.attrs, got, strict=True)), pos
         vals: list[Any] = []
         pos = self._decode(unit, ab.steps, pos, vals)
         if pos > unit.end:
@@ -309,16 +353,8 @@ class DwarfSections:
                                                  else got[i])
                         elif fix == _FIX_REF:
                             got[i] += unit.offset
-                        elif fix == _FIX_RELOC:
-                            got[i] = self.info_relocs.get(pos + off, got[i])
-                        elif fix == _FIX_LINE_STRP:
-                            got[i] = self.line_string(self.info_relocs.get(pos + off, got[i]))
-                        elif fix == _FIX_FLAG:
-                            got[i] = got[i] != 0
-                        elif fix == _FIX_STRX:
-                            got[i] = self.strx(unit, got[i])
                         else:
-                            got[i] = self.addrx(unit, got[i])
+                            got[i] = self._fix(unit, fix, got[i], pos + off)
                 vals.extend(got)
                 pos += st.size
             elif kind in (_ULEB, _INDEX):
@@ -366,6 +402,18 @@ class DwarfSections:
                     raise DwarfFormatError(f"DW_FORM_indirect names form {form:#x} at .debug_info+{pos:#x}")
                 pos = self._decode(unit, self._plan(0, 0, False, [(0, form, None)], unit).steps, pos, vals)
         return pos
+
+    def _fix(self, unit: Unit, fix: int, value: int, at: int) -> Any:
+        """The rarer fixups of a fixed-size value read at .debug_info offset at."""
+        if fix == _FIX_RELOC:
+            return self.info_relocs.get(at, value)
+        if fix == _FIX_LINE_STRP:
+            return self.line_string(self.info_relocs.get(at, value))
+        if fix == _FIX_FLAG:
+            return value != 0
+        if fix == _FIX_STRX:
+            return self.strx(unit, value)
+        return self.addrx(unit, value)
 
     def skip_children(self, unit: Unit, pos: int) -> int:
         """Position after the children that start at pos (the DIE's attributes are already read)."""

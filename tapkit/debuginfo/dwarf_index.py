@@ -229,10 +229,12 @@ class UnitIndexer:
         complete = not at.get(A.declaration, False)
         size = at.get(A.byte_size, 0)
         decl = self.decl_tuple(at)
-        known = self.table.known(aggregate_key(kind, name, size, decl, complete))
-        if known is not None:
-            self.local[off] = ("known", known)
-            return self.skip(ab, at, pos)
+        if name is not None:
+            first = self.first_member(pos) if ab.children and complete else None
+            known = self.table.known(aggregate_key(kind, name, size, decl, complete, first))
+            if known is not None:
+                self.local[off] = ("known", known)
+                return self.skip(ab, at, pos)
         members: list[tuple[str | None, Any, int, int | None, int]] = []
         if ab.children:
             s, unit = self.s, self.unit
@@ -249,6 +251,17 @@ class UnitIndexer:
                     pos = self.one(moff, mab, mat, pos, None, depth + 1)
         self.local[off] = (kind, name, size, tuple(members), decl, complete)
         return pos
+
+    def first_member(self, pos: int) -> tuple[tuple[str | None], ...]:
+        """The first member's name, in the shape aggregate_key reads from a record's members."""
+        s, unit = self.s, self.unit
+        while True:
+            ab, at, after = s.die(unit, pos)
+            if ab is None:
+                return ()
+            if ab.tag == T.member:
+                return ((at.get(A.name),),)
+            pos = self.skip(ab, at, after)
 
     def member(self, ab: Abbrev, at: Attrs, little: bool) -> tuple[str | None, Any, int, int | None, int]:
         bit_size = at.get(A.bit_size)
@@ -274,7 +287,7 @@ class UnitIndexer:
         complete = not at.get(A.declaration, False)
         size = at.get(A.byte_size, 4)
         decl = self.decl_tuple(at)
-        known = self.table.known(aggregate_key("enum", name, size, decl, complete))
+        known = self.table.known(aggregate_key("enum", name, size, decl, complete)) if name else None
         if known is not None:
             self.local[off] = ("known", known)
             return self.skip(ab, at, pos)

@@ -237,6 +237,11 @@ class Debuginfo:
         candidates = self._candidates(name)
         return self.type(candidates[0]) if candidates else None
 
+    def find_types(self, name: str) -> list[Type]:
+        """Every type find_type could answer, best first: a name can have several definitions
+        (static types of different compile units, BTF's same-named structs)."""
+        return [self.type(tid) for tid in self._candidates(name)]
+
     def _candidates(self, name: str) -> list[TypeId]:
         name = " ".join(name.split())
         m = _TAGGED.match(name)

@@ -13,7 +13,7 @@ from typing import Any
 
 from tapkit.debuginfo.cnames import columns
 from tapkit.debuginfo.index import Debuginfo
-from tapkit.debuginfo.model import Qualified, Struct, TypeId
+from tapkit.debuginfo.model import Array, Qualified, Struct, TypeId
 
 CACHELINE = 64
 _COMMENT_COLUMN = 57  # pahole's offset comments start at this visual column (tabs of 8, 0-based)
@@ -93,18 +93,23 @@ def _layout(info: Debuginfo, t: Struct, base_offset: int, depth: int) -> StructL
         else:
             unit, bit_off = abs_bits // 8, None
         inner = info.type(m.type)
-        while isinstance(inner, Qualified):  # typedefs of unnamed structs stay unexpanded, as in pahole
-            inner = info.type(inner.target)
+        dims = ""
+        while isinstance(inner, (Qualified, Array)):  # typedefs of unnamed structs stay unexpanded, as in pahole
+            if isinstance(inner, Array):
+                dims += f"[{'' if inner.count is None else inner.count}]"
+                inner = info.type(inner.element)
+            else:
+                inner = info.type(inner.target)
         nested = None
         if isinstance(inner, Struct) and inner.name is None and depth < 16 and inner.members:
             nested = _layout(info, inner, unit, depth + 1)
         inner_padding = 0
         if nested is not None:
             type_text = ""
-            name_text = m.name or ""
+            name_text = (m.name or "") + dims
         else:
             target = info.strip(m.type)
-            if isinstance(target, Struct) and target.kind == "struct" and depth < 16:
+            if t.kind == "struct" and isinstance(target, Struct) and target.kind == "struct" and depth < 16:
                 inner_padding = _tail_padding(info, target)
             type_text, name_text = columns(info.spelling(m.type), m.name or "")
             if m.bit_size is not None:
@@ -235,7 +240,7 @@ def _offsets(f: FieldLayout) -> str:
 
 
 def _format_fields(layout: StructLayout, depth: int, lines: list[str], boundary: list[int], column: int) -> None:
-    """boundary[0] is the next cacheline boundary; every struct level tracks its own, as pahole does."""
+    """boundary[0] is the next cacheline boundary to mark."""
     tabs = "\t" * depth
     for f in layout.fields:
         if f.offset >= boundary[0] and layout.kind == "struct":
@@ -248,8 +253,9 @@ def _format_fields(layout: StructLayout, depth: int, lines: list[str], boundary:
             lines.extend(["", f"{tabs}/* Bitfield combined with previous fields */", ""])
         if f.nested is not None:
             lines.append(f"{tabs}{f.nested.kind} {{")
-            inner = [(f.offset // CACHELINE + 1) * CACHELINE]
-            _format_fields(f.nested, depth + 1, lines, inner, column)
+            # a struct inside a struct shares the parent's cacheline count; union members each start afresh
+            shared = layout.kind == "struct" and f.nested.kind == "struct"
+            _format_fields(f.nested, depth + 1, lines, boundary if shared else [boundary[0]], column)
             closing = f"}} {f.name_text};" if f.name_text else "};"
             lines.append(_pad(closing, depth, column) + f"/* {f.offset:5} {f.size:5} */")
         else:

@@ -49,7 +49,7 @@ def normalize(text: str) -> str:
     text = re.sub(r"\s*__attribute__\(\(__(aligned__\(\d+\)|packed__)\)\)", "", text)
     text = re.sub(r"\n\s*/\* forced alignments: [^*]*\*/", "", text)
     text = re.sub(r"\n\s*/\* Force alignment to the next boundary: \*/", "", text)
-    text = re.sub(r"\n\t+[\w ]+\s+:\d+;", "", text)
+    text = re.sub(r"\n\t+[\w ]+\s+:\d+;(?=\n)", "", text)
     text = text.replace("* *", "**").replace("* *", "**").replace("[0]", "[]")
     text = re.sub(r"[ \t]+", " ", text)
     return re.sub(r"\n\s*\n", "\n", text)
