@@ -317,7 +317,7 @@ class DwarfSections:
         simple = ab.simple
         if simple is not None:
             st, fixups = simple
-            got = st.unpack_from(buf, pos)
+            got: Any = st.unpack_from(buf, pos)
             if fixups:
                 got = list(got)
                 for i, fix, off in fixups:

@@ -230,7 +230,7 @@ class UnitIndexer:
         size = at.get(A.byte_size, 0)
         decl = self.decl_tuple(at)
         if name is not None:
-            first = self.first_member(pos) if ab.children and complete else None
+            first = self.first_member(pos) if ab.children and complete else ()
             known = self.table.known(aggregate_key(kind, name, size, decl, complete, first))
             if known is not None:
                 self.local[off] = ("known", known)
