@@ -54,7 +54,9 @@ Statistics (stats.py)
 
 printf family (printf.py, formatter.py)
 ---------------------------------------
-  f = compile_format(fmt, stream=True|False, memory=..., where=W) once per format (module level);
+  f = compile_format(parse_format(literal_source, decode_script_string), stream=True|False,
+  memory=..., where=W) once per format, at module level (stap parses the format before C
+  interprets its escapes, so parse the source text and decode the literal pieces);
   printf(fmt, ...) -> session.write(f(*args)); sprintf(...) -> f(*args) (already <= 511 bytes).
   '*' width/precision values come first, as in the script. print/println/printd/printdln and
   the sprint* forms use compile_format(print_format_for(types, delimiter, newline), ...).

@@ -57,9 +57,10 @@ _OCTAL = "01234567"
 def decode_script_string(source: str) -> str:
     """The runtime value of a string literal, given its source text between the quotes.
 
-    stap's lexer keeps \\a \\b \\t \\n \\v \\f \\r \\\\ and \\<octal digit> for the C compiler and
-    drops the backslash of every other escape (so "\\x41" is "x41"); C then reads up to three
-    octal digits. The value ends at a NUL, as the C literal would.
+    stap 4.8's lexer keeps \\a \\b \\t \\n \\v \\f \\r \\x \\\\ and \\<octal digit> for the C compiler
+    and drops the backslash of every other escape (so "\\q" is "q", "\\e" is "e"); C then reads
+    up to three octal digits or all hex digits after \\x. The value ends at a NUL, as the C
+    literal would. ValueError for what gcc refuses: \\x without digits or above \\xff.
     """
     text = from_text(source)
     out: list[str] = []
@@ -74,6 +75,17 @@ def decode_script_string(source: str) -> str:
         i += 1
         if e in _SIMPLE_ESCAPES:
             out.append(_SIMPLE_ESCAPES[e])
+        elif e == "x":
+            j = i
+            while j < n and text[j] in "0123456789abcdefABCDEF":
+                j += 1
+            if j == i:
+                raise ValueError("\\x used with no following hex digits")
+            value = int(text[i:j], 16)
+            if value > 0xFF:
+                raise ValueError("hex escape sequence out of range")
+            out.append(chr(value))
+            i = j
         elif e in _OCTAL:
             digits = e
             while len(digits) < 3 and i < n and text[i] in _OCTAL:

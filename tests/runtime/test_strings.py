@@ -32,12 +32,20 @@ def test_bytes_round_trip() -> None:
     (r"\"q\"", '"q"'),
     (r"\101\102", "AB"),  # octal, read by the C compiler
     (r"\1012", "A2"),  # at most three octal digits
-    (r"\x41", "x41"),  # the lexer drops the backslash of escapes it does not know
+    (r"\x41", "A"),  # kept for the C compiler, which reads the hex digits
+    (r"\q\e", "qe"),  # the lexer drops the backslash of escapes it does not know
     (r"a\0b", "a"),  # a NUL ends the C string
     ("é", "\xc3\xa9"),
 ])
 def test_decode_script_string(source: str, value: str) -> None:
     assert S.decode_script_string(source) == value
+
+
+def test_decode_script_string_rejects_what_gcc_rejects() -> None:
+    with pytest.raises(ValueError, match="no following hex digits"):
+        S.decode_script_string(r"\xg")
+    with pytest.raises(ValueError, match="out of range"):
+        S.decode_script_string(r"\x41b")
 
 
 def test_strlen_substr() -> None:
