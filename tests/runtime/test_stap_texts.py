@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 from tapkit.runtime import errors as E
+from tapkit.runtime import strings as S
 from tapkit.runtime.printf import LEFT, SIGN, parse_format
 from tapkit.runtime.session import SKIPPED_TOO_MANY
 from tests.tooling import require_tool, stap_release
@@ -80,3 +82,30 @@ def test_parsed_flags_are_the_ones_the_translator_passes() -> None:
     assert re.search(r"number\(str, end, l->arg0, 10, width, precision, 18\);", c)
     assert re.search(r"_stp_vsprint_memory\(str, end, \(const char\*\)\(intptr_t\)l->arg2, width, precision, 'm', 0\)",
                      c)
+
+
+LITERALS = [r"plain", r"a\nb\tc", r"\101\1012", r"\x41\x7e", r"\q\e\'\?", r"\"quoted\"", r"back\\slash",
+            r"nul\0after", r"\7\77\777", "é€"]
+
+
+def test_string_literals_decode_as_stap_and_gcc_do(tmp_path: Path) -> None:
+    """The C literal stap -p3 emits for each script literal, compiled and printed by gcc."""
+    stap, gcc = require_tool("stap"), require_tool("gcc")
+    names = [f"s{i}" for i in range(len(LITERALS))]
+    script = (f"global {', '.join(names)}\nprobe begin {{\n"
+              + "".join(f'  {n} = "{lit}"\n' for n, lit in zip(names, LITERALS, strict=True))
+              + f"  println({' . '.join(names)})\n}}\n")
+    (tmp_path / "lit.stp").write_text(script, encoding="utf-8")
+    proc = subprocess.run([stap, "-r", stap_release(), "-p3", "lit.stp"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, encoding="utf-8", errors="surrogateescape")
+    assert proc.returncode == 0, proc.stderr
+    c_literals = [re.search(rf'strlcpy \(global\(s___global_{n}\), ("(?:[^"\\]|\\.)*"), MAXSTRINGLEN\);',
+                            proc.stdout).group(1) for n in names]  # type: ignore[union-attr]
+    program = "#include <stdio.h>\nint main(void) {\n" + "".join(
+        f'  {{ const char *p = {lit}; while (*p) printf("%02x", (unsigned char)*p++); printf("\\n"); }}\n'
+        for lit in c_literals) + "  return 0;\n}\n"
+    (tmp_path / "lit.c").write_text(program, encoding="utf-8", errors="surrogateescape")
+    subprocess.run([gcc, "-w", "-o", str(tmp_path / "lit"), str(tmp_path / "lit.c")], check=True)
+    printed = subprocess.run([str(tmp_path / "lit")], capture_output=True, text=True, check=True).stdout.split("\n")
+    for literal, hexed in zip(LITERALS, printed, strict=False):
+        assert S.to_bytes(S.decode_script_string(literal)).hex() == hexed, literal
