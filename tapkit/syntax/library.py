@@ -115,17 +115,23 @@ def collect_library_macros(macro_files: Sequence[Path | str], target: Target) ->
 # ---------------------------------------------------------------- cached parsing
 
 @contextmanager
-def no_gc() -> Iterator[None]:
-    """Building or loading many small objects: the cyclic GC only slows it (trees have no cycles)."""
+def no_gc(freeze: bool = False) -> Iterator[None]:
+    """Building or loading many small objects: the cyclic GC only slows it (trees have no cycles).
+
+    freeze: afterwards move everything alive to the permanent generation, so that the first
+    collection after a bulk load does not walk a million tree nodes (they are freed by refcount)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if freeze:
+            gc.freeze()
         if enabled:
             gc.enable()
 
 
+@lru_cache(maxsize=16)
 def _target_key(target: Target) -> str:
     config = content_hash(repr(sorted(target.kernel_config.items())))
     return "|".join([target.release, target.arch, target.runtime, target.stap_version, str(target.guru_mode),
@@ -180,8 +186,13 @@ class ParsedLibrary:
         return self.macros.diagnostics + tuple(d for _, r in self.files for d in r.diagnostics)
 
 
-def _parse_one(args: tuple[str, Target, LibraryMacros, bool, str]) -> tuple[str, ParseResult]:
-    path, target, macros, use_cache, cache = args
+# What every worker needs, set before forking so that it is inherited rather than pickled per file.
+_WORK: tuple[Target, LibraryMacros, bool, str] | None = None
+
+
+def _parse_one(path: str) -> tuple[str, ParseResult]:
+    assert _WORK is not None
+    target, macros, use_cache, cache = _WORK
     text = read_source(path)
     if use_cache:
         return path, parse_cached(text, path, target, macros, library=True, cache=Path(cache))
@@ -195,14 +206,19 @@ def parse_library(target: Target, include_dirs: Sequence[Path | str] = (), tapse
     """Every library file stap would parse for target, as trees (jobs > 1 parses in worker processes)."""
     files = library_files(target, include_dirs, tapset_dir)
     macros = collect_library_macros(files.macro_files, target)
-    cache = str(cache_dir("parsed"))
-    work = [(str(p), target, macros, use_cache, cache) for p in files.script_files]
-    if jobs > 1 and len(work) > 1:
-        import multiprocessing
+    global _WORK
+    _WORK = (target, macros, use_cache, str(cache_dir("parsed")))
+    work = [str(p) for p in files.script_files]
+    with no_gc(freeze=True):
+        try:
+            if jobs > 1 and len(work) > 1:
+                import multiprocessing
 
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(jobs) as pool:
-            results = pool.map(_parse_one, work, chunksize=max(1, len(work) // (jobs * 4)))
-    else:
-        results = [_parse_one(w) for w in work]
+                ctx = multiprocessing.get_context("fork")
+                with ctx.Pool(jobs) as pool:
+                    results = pool.map(_parse_one, work, chunksize=max(1, len(work) // (jobs * 4)))
+            else:
+                results = [_parse_one(w) for w in work]
+        finally:
+            _WORK = None
     return ParsedLibrary(macros, tuple((Path(p), r) for p, r in results))

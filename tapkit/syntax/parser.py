@@ -153,6 +153,9 @@ def _parse(text: str, filename: str, target: Target, macros: LibraryMacros, libr
     return ParseResult(file, tuple(diags), tuple(pp.tokens))
 
 
+_CHAINS: dict[tuple[int, int, str], int] = {}  # see _Driver._unit_chain
+
+
 class _Driver:
     """Runs the LALR automaton over one file's tokens, calling the builder's actions."""
 
@@ -165,13 +168,15 @@ class _Driver:
         self.issues: list[Issue] = []
         self.end = Token("$END", "", eof[0], eof[1], eof[2], eof[1], eof[2], eof[3], eof[3])
         self.actions = [getattr(builder, r.name, None) or _first for r in t.rules]
+        self.passthrough = [a is _first and r.size == 1 for a, r in zip(self.actions, t.rules, strict=True)]
 
     def run(self) -> None:
         t = self.t
         states = t.states
         rules = t.rules
         actions = self.actions
-        passthrough = [a is _first and r.size == 1 for a, r in zip(actions, rules, strict=True)]
+        passthrough = self.passthrough
+        chains = _CHAINS
         tokens = self.tokens
         n = len(tokens)
         state_stack = [t.start]
@@ -203,11 +208,14 @@ class _Driver:
                 r = act[1]
                 rule = rules[r]
                 if passthrough[r]:
-                    # a unit rule whose value is its child's: only the state changes
-                    state_stack.pop()
-                    goto = states[state_stack[-1]][rule.origin]
-                    state_stack.append(goto[1])
-                    if ttype == "$END" and goto[1] == t.end:
+                    # unit rules whose value is their child's (expr: assignment: ternary: …) only move
+                    # the top state; the whole chain depends on (state below, top, lookahead): memoized
+                    key = (state_stack[-2], state_stack[-1], ttype)
+                    top = chains.get(key)
+                    if top is None:
+                        top = chains[key] = self._unit_chain(*key)
+                    state_stack[-1] = top
+                    if ttype == "$END" and top == t.end:
                         return
                     continue
                 size = rule.size
@@ -238,6 +246,15 @@ class _Driver:
                     ttype == "PRIVATE" and i + 1 < n and tokens[i + 1].type == "FUNCTION")
             prev = tok
             i += 1
+
+    def _unit_chain(self, below: int, top: int, ttype: str) -> int:
+        states, rules = self.t.states, self.t.rules
+        while top != self.t.end:
+            act = states[top].get(ttype)
+            if act is None or act[0] or not self.passthrough[act[1]]:
+                break
+            top = states[below][rules[act[1]].origin][1]
+        return top
 
     def _feed(self, tok: Token, ttype: str, state_stack: list[int], value_stack: list[Child]) -> bool:
         states = self.t.states
