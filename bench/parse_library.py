@@ -32,8 +32,8 @@ def _child(mode: str, jobs: int, release: str) -> None:
     lib = parse_library(Target(release=release, arch="x86_64"), use_cache=(mode != "cold"), jobs=jobs)
     elapsed = time.perf_counter() - start
     errors = sum(1 for _, r in lib.files if not r.ok)
-    print(json.dumps({"seconds": elapsed, "files": len(lib.files) + len(lib.macros.macros and [0] or []),
-                      "scripts": len(lib.files), "errors": errors}))
+    print(json.dumps({"seconds": elapsed, "scripts": len(lib.files), "macros": len(lib.macros.macros),
+                      "errors": errors}))
 
 
 def _timed(cmd: list[str]) -> tuple[float, str]:
