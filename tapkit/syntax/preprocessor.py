@@ -90,6 +90,13 @@ def _err(code: str, message: str, tok: Token | None) -> _PPError:
     return _PPError(Issue(code, message, tok))
 
 
+def _copy(src: Token) -> Token:
+    t = Token(src.type, src.text, src.file, src.line, src.column, src.end_line, src.end_column, src.pos, src.end_pos)
+    t.origin = src.origin
+    t.chain = src.chain
+    return t
+
+
 def _original(tok: Token) -> bool:
     return tok.origin is None and tok.chain is None
 
@@ -134,6 +141,21 @@ class Preprocessor:
                 self._i = i
                 if i >= n and not st:
                     break
+            elif self._acts and (not st or st[-1][1] == _KEEP_THEN or st[-1][1] == _KEEP_ELSE):
+                # inside a macro body: copy its plain tokens straight out, anchored at the call
+                act = self._acts[-1]
+                body = act.macro.body
+                c = act.cursor
+                anchor = act.tok
+                if act.macro.is_param:
+                    while c < len(body) and body[c].type not in special:
+                        out.append(_copy(body[c]))
+                        c += 1
+                else:
+                    while c < len(body) and body[c].type not in special:
+                        out.append(body[c].expanded_at(anchor, anchor))
+                        c += 1
+                act.cursor = c
             try:
                 t = self._scan_pp()
             except _PPError as e:
@@ -163,11 +185,7 @@ class Preprocessor:
             src = body[act.cursor]
             act.cursor += 1
             if act.macro.is_param:
-                t = Token(src.type, src.text, src.file, src.line, src.column, src.end_line, src.end_column,
-                          src.pos, src.end_pos)
-                t.origin = src.origin
-                t.chain = src.chain
-                return t
+                return _copy(src)
             return src.expanded_at(act.tok, act.tok)
         return None
 

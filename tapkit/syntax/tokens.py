@@ -52,9 +52,12 @@ OPERATORS = {
 # junk tail of a statistics operator, which swallows anything, as stap does).
 OTHER_TYPES = ("OP_OTHER", "AT_OTHER", "JUNK")
 
+# Blanks before a token are part of its match (fewer iterations); a newline run is its own match.
 _TOKEN_RE = re.compile(
     r"""
-    (?P<ws>[ \t\n\r\f\v]+)
+    [ \t\r\f\v]*
+    (?:
+    (?P<ws>\n[ \t\n\r\f\v]*)
   | (?P<comment>\#[^\n]*|//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))
   | (?P<embedded>%\{[\s\S]*?%\})
   | (?P<badembedded>%\{[\s\S]*)
@@ -66,6 +69,7 @@ _TOKEN_RE = re.compile(
   | (?P<op><<<|>>>|<<=|>>=|==|!=|<=|>=|=~|!~|\+=|-=|\*=|/=|%=|&=|\^=|\|=|\.=|&&|\|\||\+\+|--|->|<<|>>
           |%\(|%\?|%:|%\)|[!%&'()*+,\-./:;<=>?\[\\\]^`{|}~])
   | (?P<junk>[\s\S])
+    )
     """,
     re.VERBOSE,
 )
@@ -190,14 +194,13 @@ def lex(text: str, file: str) -> LexResult:
     operators = OPERATORS
     for m in _TOKEN_RE.finditer(text):
         kind = m.lastgroup
-        start, end = m.span()
+        s = m.group(kind)  # type: ignore[arg-type]
+        end = m.end()
+        start = end - len(s)
         if kind == "ws":
-            nl = text.count("\n", start, end)
-            if nl:
-                line += nl
-                line_start = text.rindex("\n", start, end) + 1
+            line += s.count("\n")
+            line_start = text.rindex("\n", start, end) + 1
             continue
-        s = m.group()
         col = start - line_start + 1
         if kind == "word":
             c = s[0]
