@@ -27,12 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
 
 
-def probe_prefix(source: DebuginfoSource) -> str:
+def probe_prefix(source: DebuginfoSource, info: Debuginfo) -> str:
     """How stap names the probe point's module part."""
     kind = source.spec.kind
-    if kind == "kernel":
+    if kind == "kernel" or (source.module == "kernel" and info.source == "btf"):
         return "kernel"
-    if kind == "module":
+    if kind == "module" or info.meta.get("elf_type") == 1:
         return f'module("{source.module}")'
     return f'process("{source.binary or source.path}")'
 
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([function_json(info, fn) for fn in found], indent=2))
         return 0
-    prefix = probe_prefix(source)
+    prefix = probe_prefix(source, info)
     lines = sorted({stap_line(info, prefix, fn, args.all_locals) for fn in found})
     print("\n".join(lines))
     return 0

@@ -203,9 +203,8 @@ class UnitIndexer:
         elif tag == T.unspecified_parameters:
             if scope is not None:
                 scope.variadic = True
-        elif tag == T.lexical_block and scope is not None:
-            if ab.children:
-                return self.children(pos, scope, depth + 1, self.pc_ranges(at, ab) or block, nesting + 1)
+        elif tag == T.lexical_block and ab.children:  # also inside inlined copies, for nested inline sites
+            return self.children(pos, scope, depth + 1, self.pc_ranges(at, ab) or block, nesting + 1)
         elif tag == T.inlined_subroutine:
             origin = at.get(A.abstract_origin)
             entry = at.get(A.entry_pc)

@@ -6,11 +6,13 @@ record that does not fit, never IndexError or struct.error.
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
 import sys
 import zlib
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tapkit.debuginfo import formats as F
@@ -29,6 +31,7 @@ class Section:
     link: int
     info: int
     entsize: int
+    addralign: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,16 +112,13 @@ class ElfFile:
             raise self.fail(f"section header count {count} cannot fit in the file")
         table = self._bytes(self.shoff, count * shdr.size, "section header table")
         raw = [shdr.unpack_from(table, i * shdr.size) for i in range(count)]
-        if self.elf_class == F.ELFCLASS64:
-            rows = [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[9]) for r in raw]
-        else:
-            rows = [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[9]) for r in raw]
+        rows = [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[9], r[8]) for r in raw]
         if not 0 <= strndx < count:
             raise self.fail(f"section name table index {strndx} is not a section (there are {count})")
         _, stype, _, _, soff, ssize, *_ = rows[strndx]
         names = b"" if stype == F.SHT_NOBITS else self._bytes(soff, ssize, "section name table")
         sections = []
-        for index, (name_off, stype, flags, addr, off, size, link, info, entsize) in enumerate(rows):
+        for index, (name_off, stype, flags, addr, off, size, link, info, entsize, align) in enumerate(rows):
             end = names.find(b"\0", name_off)
             if name_off >= len(names) and index:
                 raise self.fail(f"section {index}: name offset {name_off:#x} is outside the section name table")
@@ -126,7 +126,7 @@ class ElfFile:
             if stype != F.SHT_NOBITS and off + size > self.size:
                 raise self.fail(f"section {name or index} (offset {off:#x}, {size} bytes) extends beyond the end "
                                 f"of the file ({self.size} bytes); the file is truncated or damaged")
-            sections.append(Section(index, name, stype, flags, addr, off, size, link, info, entsize))
+            sections.append(Section(index, name, stype, flags, addr, off, size, link, info, entsize, align))
         self.sections = sections
         self.by_name = {}
         for sec in sections:
@@ -202,14 +202,38 @@ class ElfFile:
 
     # --- relocation --------------------------------------------------------------------------------
 
+    def section_bases(self) -> dict[int, int]:
+        """Where a loader would put each allocated section of a relocatable file (section index -> address).
+
+        Kernel module code is spread over .text, .text.unlikely, .init.text...; laying the sections
+        out one after another gives every function one unambiguous address, and keeps .text at 0 so
+        .text addresses equal the offsets stap and objdump show.
+        """
+        bases: dict[int, int] = {}
+        if self.type != F.ET_REL:
+            return bases
+        address = 0
+        for sec in self.sections:
+            if sec.flags & F.SHF_ALLOC and sec.size:
+                align = sec.addralign if 0 < sec.addralign <= 1 << 16 else 1
+                address = (address + align - 1) // align * align
+                bases[sec.index] = address
+                address += sec.size
+        return bases
+
     def symbol_values(self) -> list[int]:
+        """Symbol values, with the section bases added for a relocatable file."""
         symtab = next((s for s in self.sections if s.type == F.SHT_SYMTAB), None)
         if symtab is None:
             return []
         sym = self.structs["sym"]
         data = self.raw(symtab)
-        value_at = 1 if self.elf_class == F.ELFCLASS32 else 4
-        return [row[value_at] for row in sym.iter_unpack(data[:len(data) - len(data) % sym.size])]
+        value_at, shndx_at = (1, 5) if self.elf_class == F.ELFCLASS32 else (4, 3)
+        rows = sym.iter_unpack(data[:len(data) - len(data) % sym.size])
+        bases = self.section_bases()
+        if not bases:
+            return [row[value_at] for row in rows]
+        return [row[value_at] + bases.get(row[shndx_at], 0) for row in rows]
 
     def relocations_for(self, target: Section, symbols: list[int]) -> dict[int, int]:
         """{offset in target: relocated value} for every RELA entry that applies to target.
@@ -246,13 +270,20 @@ class ElfFile:
                 raise self.fail(f"section {sec.name}: relocation offset {max(offsets):#x} is outside {target.name} "
                                 f"({target.size} bytes)")
             out.update(zip(offsets, addends, strict=True))
-            if min(addends) < 0 or any(w == 0 or base for w, base in resolved.values()):
-                for off, info, addend in zip(offsets, infos, addends, strict=True):
-                    width, base = resolved[info]
-                    if width == 0:
-                        out.pop(off, None)
-                    elif base or addend < 0:
-                        out[off] = (base + addend) & ((1 << (8 * width)) - 1)
+            # Entries against symbols with a value (or with negative addends) need the full formula;
+            # find them with C-level iteration, there are few.
+            special = {info for info, (width, base) in resolved.items() if width == 0 or base}
+            picks: Iterable[int] = ()
+            if min(addends) < 0:
+                picks = range(len(infos))
+            elif special:
+                picks = itertools.compress(range(len(infos)), map(special.__contains__, infos))
+            for i in picks:
+                width, base = resolved[infos[i]]
+                if width == 0:
+                    out.pop(offsets[i], None)
+                else:
+                    out[offsets[i]] = (base + addends[i]) & ((1 << (8 * width)) - 1)
         return out
 
     def _rela_columns(self, sec: Section) -> tuple[list[int], list[int], list[int]]:

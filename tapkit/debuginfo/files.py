@@ -126,12 +126,19 @@ def _open_elf(file: str, st: os.stat_result, module: str, progress: Progress | N
                                        "debug package or point --debuginfo at a file with DWARF")
         meta = {"path": file, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "build_id": build_id,
                 "content_hash": file_hash(file), "module": module, "arch": elf.arch,
-                "elf_type": elf.type, "address_size": elf.address_size,
+                "elf_type": elf.type, "address_size": elf.address_size, "sections": _sections(elf),
                 "index_seconds": round(time.perf_counter() - started, 3)}
     finally:
         elf.close()
     _write(db_path, data, meta, file)
     return Debuginfo(db_path, file, module)
+
+
+def _sections(elf: ElfFile) -> list[tuple[str, int, int]]:
+    """(name, address, size) of the allocated sections; for kernel modules, where tapkit laid them out."""
+    bases = elf.section_bases()
+    return [(s.name, bases.get(s.index, s.addr), s.size) for s in elf.sections
+            if s.flags & 0x2 and s.size and (s.index in bases or not bases)]
 
 
 def _open_btf(file: str, st: os.stat_result, module: str, progress: Progress | None, force: bool) -> Debuginfo:

@@ -119,6 +119,14 @@ class Debuginfo:
         """"dwarf" or "btf"."""
         return str(self.meta.get("source", ""))
 
+    def section_of(self, address: int) -> tuple[str, int] | None:
+        """(section name, offset in it) of an address; kernel modules' addresses are laid out by tapkit
+        (.text first, at 0), so this is how to get the section-relative offset stap prints."""
+        for name, start, size in self.meta.get("sections") or ():
+            if start <= address < start + size:
+                return str(name), address - start
+        return None
+
     def close(self) -> None:
         self._db.close()
 
@@ -210,6 +218,8 @@ class Debuginfo:
                 return self.stap_type_name(target.id, depth + 1)
             return f"{self.stap_type_name(t.target, depth + 1)}*"
         params = ", ".join(self.stap_type_name(p.type, depth + 1) for p in t.params)
+        if not params and not t.variadic:
+            params = "void"
         return f"{self.stap_type_name(t.return_type, depth + 1)} (*) ({params})"
 
     def sizeof(self, tid: TypeId) -> int | None:

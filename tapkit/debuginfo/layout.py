@@ -108,7 +108,9 @@ def _layout(info: Debuginfo, t: Struct, base_offset: int, depth: int) -> StructL
             type_text = ""
             name_text = (m.name or "") + dims
         else:
-            target = info.strip(m.type)
+            target = info.type(m.type)  # pahole notes padding of struct members, not of typedefs to structs
+            while isinstance(target, Qualified):
+                target = info.type(target.target)
             if t.kind == "struct" and isinstance(target, Struct) and target.kind == "struct" and depth < 16:
                 inner_padding = _tail_padding(info, target)
             type_text, name_text = columns(info.spelling(m.type), m.name or "")

@@ -236,7 +236,8 @@ class Function:
     """A function with a body in this file, or one that exists only as inlined copies.
 
     Addresses are as the file states them: link-time for executables, load-base relative for PIE and
-    shared objects, section relative (see section) for relocatable kernel modules.
+    shared objects. A kernel module's sections get addresses one after another, .text at 0
+    (Debuginfo.section_of turns an address back into section and offset).
     """
 
     name: str

@@ -20,7 +20,7 @@ from tapkit.debuginfo.model import Decl, Function, Location, LocationRange, Vari
 if TYPE_CHECKING:
     from tapkit.debuginfo.indexer import IndexData
 
-FORMAT_VERSION = 1  # bump whenever the schema or the meaning of a column changes
+FORMAT_VERSION = 2  # bump whenever the schema or the meaning of a column changes
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);

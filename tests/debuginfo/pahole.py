@@ -22,7 +22,7 @@ def pahole_blocks(path: Path, *args: str) -> dict[tuple[str, str], str]:
 
 def member_name(decl: str) -> str:
     """The declared name in a member line's declaration part ("} name" for expanded members)."""
-    decl = re.sub(r"\s*__attribute__\(\(.*\)\)\s*$", "", decl.strip())
+    decl = re.sub(r"\s*__attribute__\(\((?:[^()]|\([^()]*\))*\)\)", "", decl).strip()
     m = re.search(r"\(\*+\s*(?:const\s+)?(\w+)\)", decl)
     if m:
         return m.group(1)

@@ -18,8 +18,19 @@ from tests.debuginfo.conftest import Builds, build_id
 
 
 def _our_dies(path: Path) -> list[tuple[int, int, object, object]]:
-    """(offset, tag, name, low_pc) of every DIE, read linearly with tapkit's decoder."""
-    sections = DwarfSections(ElfFile(str(path)))
+    """(offset, tag, name, low_pc) of every DIE, read linearly with tapkit's decoder; a relocatable
+    file's addresses are turned back into section offsets, which is what pyelftools reports."""
+    elf = ElfFile(str(path))
+    sections = DwarfSections(elf)
+    bases = sorted((base, base + elf.sections[index].size) for index, base in elf.section_bases().items())
+
+    def section_offset(value: object) -> object:
+        if isinstance(value, int):
+            for start, end in bases:
+                if start <= value < end:
+                    return value - start
+        return value
+
     out = []
     for unit in sections.units():
         pos = unit.die_offset
@@ -27,7 +38,7 @@ def _our_dies(path: Path) -> list[tuple[int, int, object, object]]:
             off = pos
             ab, attrs, pos = sections.die(unit, pos)
             if ab is not None:
-                out.append((off, ab.tag, attrs.get(At.name), attrs.get(At.low_pc)))
+                out.append((off, ab.tag, attrs.get(At.name), section_offset(attrs.get(At.low_pc))))
     return out
 
 
