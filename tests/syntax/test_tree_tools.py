@@ -89,3 +89,16 @@ def test_cli_exit_codes_json_and_dump(tmp_path: Path, capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as exc:
         main(["parse"])
     assert exc.value.code == 2
+
+
+def test_probe_point_groups_expand_like_stap() -> None:
+    from tapkit.syntax.probes import expand_probe_point, probe_point_text
+
+    assert not parse('probe kernel.{function("a"), function("b")?}.return {}', "t.stp", T).ok
+    r = parse('probe kernel.function("a").{return, call?}, x.{y, z}.w! {}', "t.stp", T)
+    assert r.ok, r.diagnostics
+    probe = r.file.items[0]
+    assert isinstance(probe, A.ProbeDecl)
+    texts = [probe_point_text(e) for pp in probe.points for e in expand_probe_point(pp)]
+    assert texts == ['kernel.function("a").return', 'kernel.function("a").call?', "x.y.w!", "x.z.w!"]
+    assert probe_point_text(probe.points[1]) == "x.{y,z}.w!"
