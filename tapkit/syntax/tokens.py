@@ -225,9 +225,6 @@ def lex(text: str, file: str) -> LexResult:
             end_line, end_col = line, col + len(s)
         if kind == "comment":
             comments.append(RawComment(s, line, col, end_line, end_col, start, end))
-            if s[0] == "#" or s[1] == "/":
-                # stap's line comments swallow the newline; the ws rule sees none.
-                pass
         elif kind == "string":
             append(Token("STRING", s, file, line, col, end_line, end_col, start, end))
         elif kind == "embedded":
