@@ -15,11 +15,12 @@ from collections.abc import Sequence
 COMMANDS = ["parse", "index", "ptype", "funcs", "check", "gen", "run", "lsp"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """only: build just that subcommand (what main does when argv names one: keeps startup short)."""
     parser = argparse.ArgumentParser(prog="tapkit", description="SystemTap toolkit and language server")
     parser.add_argument("--version", action="version", version=f"tapkit {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else [only]:
         try:
             module = importlib.import_module(f"tapkit.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -39,7 +40,8 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
