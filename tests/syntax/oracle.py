@@ -143,8 +143,8 @@ def library_verdicts(files: Sequence[tuple[str, str]], macro_files: Sequence[tup
         for rel, _ in [*files, *macro_files]:
             mine = tuple(e for e in errors if e.file == str(tmp / rel))
             out[rel] = Verdict(rel not in rejected, mine)
-        if not any(v.accepted for v in out.values()) and "Searched" not in proc.stderr:
-            raise RuntimeError(f"stap did not read the tapset tree:\n{proc.stderr[-2000:]}")
+        if not re.search(r"^Pass 1: parsed user script and \d+ library scripts", proc.stderr, flags=re.M):
+            raise RuntimeError(f"stap did not get through pass 1:\n{proc.stderr[-2000:]}")
         return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
