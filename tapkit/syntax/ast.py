@@ -503,6 +503,7 @@ class EmbeddedCode(Node):
 class Param(Node):
     span: Span
     name: str
+    name_span: Span
     type: str | None = None  # "long" / "string"
 
 

@@ -126,11 +126,12 @@ class ItemActions(BuilderBase):
 
     def param(self, s: list[Child]) -> A.Param:
         t = s[0]
-        return A.Param(self.tspan(t), t.text)
+        sp = self.tspan(t)
+        return A.Param(sp, t.text, sp)
 
     def param_typed(self, s: list[Child]) -> A.Param:
         t = s[0]
-        return A.Param(self.span(t, s[2]), t.text, s[2].text)
+        return A.Param(self.span(t, s[2]), t.text, self.tspan(t), s[2].text)
 
     def global_decl(self, s: list[Child]) -> A.Node:
         return self._global(s[0], s[1], False)

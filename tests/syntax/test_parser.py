@@ -157,6 +157,7 @@ private function g() %{ /* pure */ /* unprivileged */ STAP_RETURN(1); %}
     assert isinstance(p, A.GlobalDecl) and p.private and isinstance(q, A.GlobalDecl) and q.private
     assert isinstance(f, A.FunctionDecl) and f.return_type == "long"
     assert [(x.name, x.type) for x in f.params] == [("a", "long"), ("b", "string")]
+    assert (f.params[0].name_span.column, f.params[0].name_span.end_column, f.params[0].span.end_column) == (17, 18, 23)
     assert (f.name_span.line, f.name_span.column) == (4, 10)
     assert isinstance(g, A.FunctionDecl) and g.private and isinstance(g.body, A.EmbeddedCode)
     assert g.body.pragmas == ("pure", "unprivileged")
