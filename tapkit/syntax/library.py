@@ -171,8 +171,8 @@ def parse_cached(text: str, filename: str, target: Target, macros: LibraryMacros
     try:
         tmp.write_bytes(pickle.dumps((result.file, result.diagnostics), protocol=pickle.HIGHEST_PROTOCOL))
         tmp.replace(path)
-    except OSError:
-        pass
+    except (OSError, RecursionError):  # a pathologically deep tree is simply not cached
+        tmp.unlink(missing_ok=True)
     return result
 
 

@@ -21,6 +21,8 @@ _NOT_MACRO = frozenset({"ARGSTR", "JUNK"})
 _SPECIAL = frozenset({"PP_IF", "PP_THEN", "PP_ELSE", "PP_END", "AT_OTHER", "STATOP"}
                      | {t for t in AT_WORDS.values()})
 
+MAX_EXPANSION_DEPTH = 1000
+
 _NONE, _KEEP_THEN, _SKIP_THEN, _KEEP_ELSE, _SKIP_ELSE = range(5)
 
 
@@ -220,6 +222,10 @@ class Preprocessor:
             return t
 
     def _invoke(self, t: Token, decl: MacroDecl, act: _Activation | None) -> None:
+        if len(self._acts) >= MAX_EXPANSION_DEPTH:
+            # stap itself loops forever on a self-expanding macro; an editor must not
+            self._acts.clear()
+            raise _err("macro.too-deep", f"macro expansion too deep (does '@{decl.name}' expand to itself?)", t)
         new_act = _Activation(t, decl)
         n = len(decl.params)
         if n == 0:

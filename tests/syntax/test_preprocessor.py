@@ -108,3 +108,10 @@ def test_library_macros_and_errors_inside_their_expansion() -> None:
     assert diags[0].message == "unexpected token in library macro file 'x.stpm'"
     _, diags = parse_library_macros("@define add1 %( 1 %)\n", "y.stpm", T, defs)
     assert diags[0].message == "duplicate definition of library macro '@add1'"
+
+
+def test_self_expanding_macro_is_stopped() -> None:
+    # stap 4.8 never returns from this file; tapkit reports it and goes on
+    r = parse("@define a %( @a %)\nprobe begin { x = @a }\nprobe end {}\n", "t.stp", T)
+    assert r.diagnostics[0].code == "macro.too-deep"
+    assert any(isinstance(i, A.ProbeDecl) for i in r.file.items)
