@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     macros = collect_library_macros(lib.macro_files, target)
     roots = [system_tapset_dir().resolve()] + [Path(d).resolve() for d in args.include]
 
-    all_diags = []
+    all_diags: list[dict[str, object]] = []
     failed = False
     for name in args.files:
         path = Path(name)
