@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tapkit.debuginfo import formats as F
-from tapkit.debuginfo.elf import Blob, ElfFile
+from tapkit.debuginfo.elf import Blob, ElfFile, Relocations
 from tapkit.debuginfo.model import DebuginfoError
 
 F_ = F.Form
@@ -111,7 +111,7 @@ class DwarfSections:
         self.endian = "<" if elf.little else ">"
         symbols = elf.symbol_values() if elf.type == F.ET_REL else []
         blobs = {name: elf.blob(name, symbols) for name in self.NAMES}
-        empty = Blob(b"", {})
+        empty = Blob(b"", Relocations.EMPTY)
         info = blobs[".debug_info"]
         if info is None:
             raise DebuginfoError(elf.path, "has no DWARF debug information (.debug_info section)")

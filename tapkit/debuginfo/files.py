@@ -7,7 +7,6 @@ size and mtime match what was indexed, or else its content hash; otherwise it is
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -72,6 +71,8 @@ def module_name(file: str) -> str:
 
 
 def file_hash(file: str) -> str:
+    import hashlib  # only when a file is indexed or its cached index needs confirming
+
     h = hashlib.blake2b(digest_size=16)
     with open(file, "rb") as fh:
         while chunk := fh.read(1 << 20):

@@ -6,8 +6,6 @@ reads ELF or DWARF. Types are materialized on first use and cached per instance.
 
 from __future__ import annotations
 
-import difflib
-import fnmatch
 import json
 import re
 import sqlite3
@@ -414,6 +412,8 @@ def _decl(v: Any) -> Decl | None:
 
 def close_matches(name: str, candidates: list[str], n: int = 3) -> tuple[str, ...]:
     """Names a user probably meant; cheap prefilters keep this fast over 100k kernel type names."""
+    import difflib
+
     if not name:
         return ()
     lower = name.lower()
@@ -427,4 +427,6 @@ def close_matches(name: str, candidates: list[str], n: int = 3) -> tuple[str, ..
 
 def glob_match(name: str, pattern: str) -> bool:
     """stap's function-name wildcards, for callers holding names outside the index."""
+    import fnmatch
+
     return fnmatch.fnmatchcase(name, pattern)

@@ -11,12 +11,9 @@ exists and the release is the running one, the kernel's BTF (/sys/kernel/btf) st
 
 from __future__ import annotations
 
-import gzip
-import lzma
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -24,7 +21,6 @@ from tapkit.cache import cache_dir, content_hash
 from tapkit.debuginfo.elf import ElfFile
 from tapkit.debuginfo.files import HOST_BTF
 from tapkit.debuginfo.model import DebuginfoError
-from tapkit.target import host_release
 
 DEBUG_ROOTS = ("/usr/lib/debug",)
 _MODULE = re.compile(r'^\s*(module|process)\s*\(\s*"?([^")]*)"?\s*\)\s*$')
@@ -83,7 +79,7 @@ def resolve(text: str, *, release: str | None = None, overrides: Mapping[str, st
     """The debuginfo file for a spec. overrides maps a module name ("kernel", "openafs", a path's
     base name) or "*" to a file, as --debuginfo does."""
     spec = parse_spec(text)
-    rel = release or host_release()
+    rel = release or (host_release() if spec.kind in ("kernel", "module") else "")
     overrides = overrides or {}
     override = overrides.get(_norm(spec.name)) or overrides.get(spec.name) or overrides.get("*")
     if override:
@@ -99,6 +95,12 @@ def resolve(text: str, *, release: str | None = None, overrides: Mapping[str, st
             raise DebuginfoError(path, "no such executable on $PATH")
         path = found
     return _from_file(spec, path, debug_roots, [path])
+
+
+def host_release() -> str:
+    from tapkit.target import host_release as release  # platform is slow to import; paths never need it
+
+    return release()
 
 
 def _norm(name: str) -> str:
@@ -253,6 +255,10 @@ def _unpacked(path: str) -> str:
     out = cache_dir("debuginfo", "unpacked") / f"{os.path.basename(path).rsplit('.', 1)[0]}-{key[:12]}"
     if out.exists():
         return str(out)
+    import gzip
+    import lzma
+    import subprocess
+
     try:
         if path.endswith((".xz", ".gz")):
             with open(path, "rb") as fh:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,8 @@ CREATE INDEX variables_name ON variables (name);
 
 def write_index(path: Path, data: IndexData, meta: dict[str, Any]) -> None:
     """Write atomically: a reader never sees a half-written index, two writers never collide."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
