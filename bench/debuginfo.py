@@ -3,10 +3,10 @@
     .venv/bin/python bench/debuginfo.py [--runs 5] [--slow-runs 3] [--ko PATH] [--markdown]
 
 Every figure is the median of --runs runs (--slow-runs for naive pyelftools, which takes ~half a
-minute a run). Peak memory: "rss" is the largest single process (wait4), "tree" the sampled sum of
-a process and its children (tapkit forks one indexing worker). Child processes run with bytecode
-caching on (PYTHONDONTWRITEBYTECODE unset), as an installed tapkit runs. drgn comes from the
-optional `bench` extra (pip install -e '.[bench]').
+minute a run). Peak memory: "rss" is the largest single process (wait4), "tree" the sampled
+proportional set size (PSS) of a process and its children (tapkit may fork one indexing worker).
+Child processes run with bytecode caching on (PYTHONDONTWRITEBYTECODE unset), as an installed
+tapkit runs. drgn comes from the optional `bench` extra (pip install -e '.[bench]').
 """
 
 from __future__ import annotations
@@ -58,11 +58,12 @@ class Sample:
 
 
 def _tree_rss_kb(pid: int) -> int:
+    """Proportional set size of pid and its descendants: pages a forked worker shares are counted once."""
     total = 0
     try:
-        with open(f"/proc/{pid}/status") as fh:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith("Pss:"):
                     total += int(line.split()[1])
         with open(f"/proc/{pid}/task/{pid}/children") as fh:
             for child in fh.read().split():
@@ -81,7 +82,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Sample:
     def sample() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
-            time.sleep(0.002)
+            time.sleep(0.005)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -138,9 +139,11 @@ def main() -> int:
 
     # A. cold full index of openafs.ko
     cold = repeat(args.runs, lambda: [*TAPKIT, "index", ko, "--force"], env, fresh_cache)
-    add("openafs.ko cold index", "tapkit index (2 processes)", cold)
+    add("openafs.ko cold index", "tapkit index", cold, f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     cold1 = repeat(args.runs, lambda: [*TAPKIT, "index", ko, "--force", "--jobs", "1"], env, fresh_cache)
     add("openafs.ko cold index", "tapkit index --jobs 1", cold1)
+    cold2 = repeat(args.runs, lambda: [*TAPKIT, "index", ko, "--force", "--jobs", "2"], env, fresh_cache)
+    add("openafs.ko cold index", "tapkit index --jobs 2", cold2)
     pahole = repeat(args.runs, lambda: ["pahole", ko], env)
     add("openafs.ko cold index", "pahole (all structs)", pahole, f"tapkit/pahole {cold.seconds / pahole.seconds:.1f}x")
     naive = repeat(args.slow_runs, lambda: [PY, "-c", NAIVE_PYELFTOOLS, ko], env)

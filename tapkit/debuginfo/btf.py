@@ -8,10 +8,11 @@ BTF id; FUNC and VAR entries become functions and globals (no locations: BTF has
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tapkit.debuginfo import formats as F
-from tapkit.debuginfo.builder import Record, TypeError_, TypeTable
+from tapkit.debuginfo.builder import Record, TypeTable, find_cycle
 from tapkit.debuginfo.indexer import IndexData
 from tapkit.debuginfo.model import DebuginfoError, Function, Variable
 
@@ -150,19 +151,44 @@ def _enum64(lo: int, hi: int, signed: bool) -> int:
 
 
 def index_btf(path: str, blob: BtfBlob, base: BtfBlob | None = None) -> IndexData:
-    """Turn BTF (plus its base for split BTF) into IndexData. BTF is already deduplicated: keep every type."""
-    table = TypeTable()
+    """Turn BTF (plus its base for split BTF) into IndexData.
+
+    BTF is deduplicated already, so its types are renumbered in one pass instead of interned:
+    type tags are dropped (references go to the tagged type) and FUNC/VAR entries, which are not
+    types, get no id.
+    """
     local: dict[int, Record] = dict(base.records) if base else {}
     local.update(blob.records)
-    try:
-        merger = table.merger(local, share=False, label=lambda ref: f"BTF type id {ref}")
-        mapping = merger.resolve_all()
-    except TypeError_ as exc:
-        raise DebuginfoError(path, f"damaged BTF: {exc}") from None
-    canon = table.canonicalize()
+    gid_of: dict[int, int] = {}
+    records: list[Record] = [("void",)]
+    for bid in sorted(local):
+        if local[bid][0] != "alias":
+            gid_of[bid] = len(records)
+            records.append(local[bid])
 
     def gid(ref: int) -> int:
-        return canon[mapping.get(ref, 0)] if ref else 0
+        for _ in range(32):  # through type tags
+            if not ref:
+                return 0
+            found = gid_of.get(ref)
+            if found is not None:
+                return found
+            rec = local.get(ref)
+            if rec is None or rec[0] != "alias":
+                raise DebuginfoError(path, f"damaged BTF: reference to BTF type id {ref}, which is not a type")
+            ref = rec[1]
+        raise DebuginfoError(path, f"damaged BTF: type tags of BTF type id {ref} refer to each other in a loop")
+
+    table = TypeTable()
+    table.records = [_renumber(rec, gid) for rec in records]
+    loop = find_cycle(table.records)
+    if loop is not None:
+        raise DebuginfoError(path, f"damaged BTF: type {loop} refers to itself through pointers, typedefs, "
+                                   f"qualifiers or arrays")
+    canon = table.canonicalize()
+
+    def final(ref: int) -> int:
+        return canon[gid(ref)]
 
     functions: list[Function] = []
     for fname, proto_id, linkage in blob.functions:
@@ -171,10 +197,28 @@ def index_btf(path: str, blob: BtfBlob, base: BtfBlob | None = None) -> IndexDat
             continue
         ret, params, variadic = proto
         functions.append(Function(
-            name=fname, return_type=gid(ret),
-            params=tuple(Variable(name=n or f"arg{i + 1}", type=gid(t), kind="param") for i, (n, t) in
+            name=fname, return_type=final(ret),
+            params=tuple(Variable(name=n or f"arg{i + 1}", type=final(t), kind="param") for i, (n, t) in
                          enumerate(params)),
             locals=(), external=linkage != 0, variadic=variadic))
-    variables = [Variable(name=vname, type=gid(t), kind="global", external=linkage != 0)
+    variables = [Variable(name=vname, type=final(t), kind="global", external=linkage != 0)
                  for vname, t, linkage in blob.variables]
     return IndexData("btf", table.records, functions, variables, 0)
+
+
+def _renumber(rec: Record, gid: Callable[[int], int]) -> Record:
+    """A BTF record with its references turned into table ids."""
+    kind = rec[0]
+    if kind == "pointer":
+        return ("pointer", gid(rec[1]), rec[2])
+    if kind == "qualified":
+        return ("qualified", rec[1], gid(rec[2]))
+    if kind == "typedef":
+        return ("typedef", rec[1], gid(rec[2]), rec[3])
+    if kind == "array":
+        return ("array", gid(rec[1]), rec[2])
+    if kind in ("struct", "union"):
+        return (kind, rec[1], rec[2], tuple((m[0], gid(m[1]), m[2], m[3], m[4]) for m in rec[3]), rec[4], rec[5])
+    if kind == "function":
+        return ("function", gid(rec[1]), tuple((n, gid(t)) for n, t in rec[2]), rec[3])
+    return rec

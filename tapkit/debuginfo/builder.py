@@ -100,6 +100,40 @@ class TypeTable:
         return canon
 
 
+def find_cycle(records: list[Record]) -> int | None:
+    """A type id on a loop that passes through no struct, union or enum (only damaged data has one)."""
+    state = bytearray(len(records))  # 0 unseen, 1 on the current path, 2 done
+
+    def edges(rec: Record) -> list[int]:
+        kind = rec[0]
+        if kind == "pointer" or kind == "array":
+            return [rec[1]]
+        if kind == "qualified" or kind == "typedef":
+            return [rec[2]]
+        if kind == "function":
+            return [rec[1], *(t for _, t in rec[2])]
+        return []
+
+    for start in range(len(records)):
+        if state[start]:
+            continue
+        stack = [(start, iter(edges(records[start])))]
+        state[start] = 1
+        while stack:
+            node, todo = stack[-1]
+            nxt = next(todo, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif 0 <= nxt < len(records):
+                if state[nxt] == 1:
+                    return nxt
+                if state[nxt] == 0:
+                    state[nxt] = 1
+                    stack.append((nxt, iter(edges(records[nxt]))))
+    return None
+
+
 def _remap(rec: Record, canon: list[int]) -> Record:
     kind = rec[0]
     if kind == "pointer":

@@ -14,72 +14,88 @@ PLACEHOLDER = "@"
 _MAX_DEPTH = 64  # deeper chains only come from damaged input
 
 
-def spell(records: Sequence[Record], gid: int, inner: str = PLACEHOLDER, depth: int = 0) -> str:
-    if depth > _MAX_DEPTH or not 0 <= gid < len(records):
-        return f"<type {gid}> {inner}".rstrip()
-    rec = records[gid]
-    kind = rec[0]
-    if kind == "void":
-        return _join("void", inner)
-    if kind == "base" or kind == "typedef":
-        return _join(rec[1] or "<anonymous>", inner)
-    if kind in ("struct", "union", "enum"):
-        return _join(f"{kind} {rec[1]}" if rec[1] else f"{kind} {{...}}", inner)
-    if kind == "pointer":
-        target = records[rec[1]][0] if 0 <= rec[1] < len(records) else "void"
-        inner = "*" + inner
-        if target in ("array", "function"):
-            inner = f"({inner})"
-        return spell(records, rec[1], inner, depth + 1)
-    if kind == "qualified":
-        target = rec[2]
-        if 0 <= target < len(records) and records[target][0] == "pointer":
-            return spell(records, target, f"{rec[1]} {inner}", depth + 1)
-        return f"{rec[1]} " + spell(records, target, inner, depth + 1)
-    if kind == "array":
-        count = "" if rec[2] is None else str(rec[2])
-        return spell(records, rec[1], f"{inner}[{count}]", depth + 1)
-    if kind == "function":
-        params = [spell(records, t, "", depth + 1).strip() for _, t in rec[2]]
-        if rec[3]:
-            params.append("...")
-        return spell(records, rec[1], f"{inner}({', '.join(params) or 'void'})", depth + 1)
-    return _join(f"<{kind}>", inner)
+class Spellings:
+    """Spelling and size of every record of one table, each computed once from its target's.
 
+    A spelling composes by substituting the placeholder: a pointer to T is T's spelling with
+    "@" -> "*@" ("(*@)" when T is an array or function), an array of T is "@" -> "@[n]", a
+    function returning T is "@" -> "@(params)", a const pointer is "@" -> "const @".
+    """
 
-def _join(specifier: str, inner: str) -> str:
-    if not inner:
-        return specifier
-    if inner.startswith("*"):
-        return f"{specifier} {inner}"
-    return f"{specifier} {inner}"
+    def __init__(self, records: Sequence[Record]) -> None:
+        self.records = records
+        self._spelled: dict[int, str] = {}
+        self._sizes: dict[int, int | None] = {}
+
+    def spell(self, gid: int, depth: int = 0) -> str:
+        got = self._spelled.get(gid)
+        if got is None:
+            got = self._spell(gid, depth)
+            self._spelled[gid] = got
+        return got
+
+    def _spell(self, gid: int, depth: int) -> str:
+        records = self.records
+        if depth > _MAX_DEPTH or not 0 <= gid < len(records):
+            return f"<type {gid}> {PLACEHOLDER}"
+        rec = records[gid]
+        kind = rec[0]
+        if kind == "void":
+            return f"void {PLACEHOLDER}"
+        if kind in ("base", "typedef"):
+            return f"{rec[1] or '<anonymous>'} {PLACEHOLDER}"
+        if kind in ("struct", "union", "enum"):
+            return f"{kind} {rec[1]} {PLACEHOLDER}" if rec[1] else f"{kind} {{...}} {PLACEHOLDER}"
+        if kind == "pointer":
+            target = records[rec[1]][0] if 0 <= rec[1] < len(records) else "void"
+            declarator = f"(*{PLACEHOLDER})" if target in ("array", "function") else f"*{PLACEHOLDER}"
+            return self.spell(rec[1], depth + 1).replace(PLACEHOLDER, declarator)
+        if kind == "qualified":
+            target = rec[2]
+            inner = self.spell(target, depth + 1)
+            if 0 <= target < len(records) and records[target][0] == "pointer":
+                return inner.replace(PLACEHOLDER, f"{rec[1]} {PLACEHOLDER}")
+            return f"{rec[1]} {inner}"
+        if kind == "array":
+            count = "" if rec[2] is None else str(rec[2])
+            return self.spell(rec[1], depth + 1).replace(PLACEHOLDER, f"{PLACEHOLDER}[{count}]")
+        if kind == "function":
+            params = [type_name(self.spell(t, depth + 1)) for _, t in rec[2]]
+            if rec[3]:
+                params.append("...")
+            declarator = f"{PLACEHOLDER}({', '.join(params) or 'void'})"
+            return self.spell(rec[1], depth + 1).replace(PLACEHOLDER, declarator)
+        return f"<{kind}> {PLACEHOLDER}"
+
+    def sizeof(self, gid: int, depth: int = 0) -> int | None:
+        """Byte size; None for void, functions, and incomplete types."""
+        if gid in self._sizes:
+            return self._sizes[gid]
+        size = self._sizeof(gid, depth)
+        self._sizes[gid] = size
+        return size
+
+    def _sizeof(self, gid: int, depth: int) -> int | None:
+        records = self.records
+        if depth > _MAX_DEPTH or not 0 <= gid < len(records):
+            return None
+        rec = records[gid]
+        kind = rec[0]
+        if kind in ("base", "pointer"):
+            return int(rec[2])
+        if kind in ("struct", "union", "enum"):
+            return int(rec[2]) if rec[5] else None
+        if kind in ("typedef", "qualified"):
+            return self.sizeof(rec[2], depth + 1)
+        if kind == "array":
+            element = self.sizeof(rec[1], depth + 1)
+            return None if element is None else element * (rec[2] or 0)
+        return None
 
 
 def type_name(spelling: str) -> str:
-    """The spelling with no declarator name: "char [16]", "struct inode *"."""
+    """The spelling with no declarator name: "char[16]", "struct inode *", "int (*)(int)"."""
     return spelling.replace(PLACEHOLDER, "").replace(" )", ")").replace(" [", "[").strip()
-
-
-def sizeof(records: Sequence[Record], gid: int, depth: int = 0) -> int | None:
-    """Byte size; None for void, functions, and incomplete types."""
-    if depth > _MAX_DEPTH or not 0 <= gid < len(records):
-        return None
-    rec = records[gid]
-    kind = rec[0]
-    if kind in ("base", "pointer"):
-        return int(rec[2])
-    if kind in ("struct", "union", "enum"):
-        return int(rec[2]) if rec[5] else None
-    if kind == "typedef":
-        return sizeof(records, rec[2], depth + 1)
-    if kind == "qualified":
-        return sizeof(records, rec[2], depth + 1)
-    if kind == "array":
-        element = sizeof(records, rec[1], depth + 1)
-        if element is None:
-            return None
-        return element * (rec[2] or 0)
-    return None
 
 
 def columns(spelling: str, name: str) -> tuple[str, str]:

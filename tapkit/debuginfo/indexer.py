@@ -56,7 +56,7 @@ def index_dwarf(elf: ElfFile, progress: Progress | None = None, jobs: int | None
         raise DebuginfoError(elf.path, "has an empty .debug_info section")
     total = sum(u.end - u.offset for u in units)
     if jobs is None:
-        jobs = 2 if total >= PARALLEL_MIN_BYTES and _idle_cpus() >= 0.5 else 1
+        jobs = 2 if total >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1 else 1
     if jobs > 1:
         half = _split(units, total)
         mine, theirs = units[:half], units[half:]
@@ -64,16 +64,6 @@ def index_dwarf(elf: ElfFile, progress: Progress | None = None, jobs: int | None
     table = TypeTable()
     part = _run_units(elf.path, sections, units, table, progress, total, None)
     return _finish(table, [part])
-
-
-def _idle_cpus() -> float:
-    """CPUs beyond the one this process uses that are not busy (a forked worker on a busy CPU only
-    adds the cost of merging)."""
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = 0.0
-    return (os.cpu_count() or 1) - 1 - load
 
 
 def _split(units: list[Unit], total: int) -> int:

@@ -94,7 +94,9 @@ def _layout(info: Debuginfo, t: Struct, base_offset: int, depth: int) -> StructL
             unit, bit_off = abs_bits // 8, None
         inner = info.type(m.type)
         dims = ""
-        while isinstance(inner, (Qualified, Array)):  # typedefs of unnamed structs stay unexpanded, as in pahole
+        for _ in range(64):  # typedefs of unnamed structs stay unexpanded, as in pahole
+            if not isinstance(inner, (Qualified, Array)):
+                break
             if isinstance(inner, Array):
                 dims += f"[{'' if inner.count is None else inner.count}]"
                 inner = info.type(inner.element)
@@ -109,7 +111,9 @@ def _layout(info: Debuginfo, t: Struct, base_offset: int, depth: int) -> StructL
             name_text = (m.name or "") + dims
         else:
             target = info.type(m.type)  # pahole notes padding of struct members, not of typedefs to structs
-            while isinstance(target, Qualified):
+            for _ in range(8):
+                if not isinstance(target, Qualified):
+                    break
                 target = info.type(target.target)
             if t.kind == "struct" and isinstance(target, Struct) and target.kind == "struct" and depth < 16:
                 inner_padding = _tail_padding(info, target)

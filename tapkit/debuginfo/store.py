@@ -34,6 +34,9 @@ CREATE INDEX variables_name ON variables (name);
 """
 
 
+_json = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps builds an encoder per call
+
+
 def write_index(path: Path, data: IndexData, meta: dict[str, Any]) -> None:
     """Write atomically: a reader never sees a half-written index, two writers never collide."""
     import tempfile
@@ -48,16 +51,16 @@ def write_index(path: Path, data: IndexData, meta: dict[str, Any]) -> None:
             db.execute("PRAGMA synchronous = OFF")
             db.executescript(_SCHEMA)
             records = data.records
+            spellings = cnames.Spellings(records)
             rows = []
             for gid, rec in enumerate(records):
                 name = rec[1] if rec[0] in ("base", "typedef", "struct", "union", "enum") else None
-                rows.append((gid, rec[0], name, cnames.sizeof(records, gid), cnames.spell(records, gid),
-                             json.dumps(rec, separators=(",", ":"))))
+                rows.append((gid, rec[0], name, spellings.sizeof(gid), spellings.spell(gid), _json(rec)))
             db.executemany("INSERT INTO types VALUES (?, ?, ?, ?, ?, ?)", rows)
             db.executemany("INSERT INTO functions (name, data) VALUES (?, ?)",
-                           ((f.name, json.dumps(function_to_json(f), separators=(",", ":"))) for f in data.functions))
+                           ((f.name, _json(function_to_json(f))) for f in data.functions))
             db.executemany("INSERT INTO variables (name, data) VALUES (?, ?)",
-                           ((v.name, json.dumps(variable_to_json(v), separators=(",", ":"))) for v in data.variables))
+                           ((v.name, _json(variable_to_json(v))) for v in data.variables))
             full = {**meta, "format_version": FORMAT_VERSION, "source": data.source, "units": data.units,
                     "types": len(records), "functions": len(data.functions), "variables": len(data.variables)}
             db.executemany("INSERT INTO meta VALUES (?, ?)", ((k, json.dumps(v)) for k, v in full.items()))
