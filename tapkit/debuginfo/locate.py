@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -90,6 +89,8 @@ def resolve(text: str, *, release: str | None = None, overrides: Mapping[str, st
         return _module(spec, rel, debug_roots, modules_root, btf_dir)
     path = spec.name
     if spec.kind == "process" and "/" not in path:
+        import shutil
+
         found = shutil.which(path)
         if found is None:
             raise DebuginfoError(path, "no such executable on $PATH")
@@ -257,6 +258,7 @@ def _unpacked(path: str) -> str:
         return str(out)
     import gzip
     import lzma
+    import shutil
     import subprocess
 
     try:
