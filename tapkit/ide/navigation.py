@@ -1,0 +1,266 @@
+"""Signature help, hover and go-to-definition from names alone (pass 1 and the library's declarations).
+
+What needs resolution — the type of a variable, `$x` and `->` members, a local's definition,
+references, rename — belongs to the semantic pass and arrives in round two; the name-level
+answers here stay the fallback where the semantic pass knows nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from tapkit.diagnostics import Span
+from tapkit.ide.declarations import AliasInfo, FunctionInfo, MacroInfo
+from tapkit.ide.docs import DocComment
+from tapkit.ide.language import AT_OPERATORS, FAMILY_DOCS, PRINT_FUNCTIONS, Builtin
+from tapkit.ide.line_index import Position
+from tapkit.ide.workspace import Snapshot
+from tapkit.syntax import ast as A
+from tapkit.syntax.tokens import Token, lex
+from tapkit.syntax.walk import path_at
+
+_BUILTINS = {b.name: b for b in (*PRINT_FUNCTIONS, *AT_OPERATORS)}
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    label: str
+    params: tuple[str, ...]  # each a substring of label
+    documentation: str = ""  # markdown
+    param_docs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureHelp:
+    signatures: tuple[Signature, ...]
+    active_signature: int
+    active_parameter: int
+
+
+@dataclass(frozen=True, slots=True)
+class Hover:
+    markdown: str
+    span: Span
+
+
+# ---------------------------------------------------------------- lookups
+
+def functions_named(snap: Snapshot, uri: str, name: str) -> list[FunctionInfo]:
+    """The script's own functions of that name, else the library's (overloads by arity)."""
+    own = [f for f in snap.declarations(uri).functions if f.name == name]
+    return own or list(snap.library.functions.get(name, ()))
+
+
+def aliases_named(snap: Snapshot, uri: str, name: str) -> list[AliasInfo]:
+    own = [a for a in snap.declarations(uri).aliases if a.name == name]
+    return own or list(snap.library.aliases.get(name, ()))
+
+
+def aliases_reached(snap: Snapshot, uri: str, points: list[str], limit: int = 200) -> list[AliasInfo]:
+    """The aliases the probe points name (wildcards matched), followed through aliases of aliases:
+    together, what a probe on those points gets defined."""
+    by_name: dict[str, list[AliasInfo]] = {}
+    for a in snap.declarations(uri).aliases:
+        by_name.setdefault(a.name, []).append(a)
+    for name, aliases in snap.library.aliases.items():
+        by_name.setdefault(name, []).extend(aliases)
+    todo = [p.rstrip("?!") for p in points]
+    found: dict[int, AliasInfo] = {}
+    seen: set[str] = set()
+    while todo and len(found) < limit:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        hits = by_name.get(name, [])
+        if not hits and "*" in name:
+            hits = [a for n, aliases in by_name.items() if fnmatchcase(n, name) for a in aliases][:limit]
+        for a in hits:
+            found[id(a)] = a
+            todo.extend(p.rstrip("?!") for p in a.points)
+    return list(found.values())
+
+
+def macro_named(snap: Snapshot, uri: str, name: str) -> MacroInfo | None:
+    own = next((m for m in snap.declarations(uri).macros if m.name == name), None)
+    return own or snap.library.macros.get(name)
+
+
+def _function_signature(f: FunctionInfo) -> Signature:
+    docs = tuple((f.doc.param(p.name) or "") if f.doc else "" for p in f.params)
+    return Signature(f.signature(), f.param_labels(), _doc(f.doc), docs)
+
+
+def _builtin_signature(b: Builtin) -> Signature:
+    return Signature(b.signature, b.params, b.doc)
+
+
+def _doc(doc: DocComment | None) -> str:
+    return doc.markdown() if doc is not None else ""
+
+
+# ---------------------------------------------------------------- signature help
+
+def signature_help(snap: Snapshot, uri: str, pos: Position) -> SignatureHelp | None:
+    doc = snap.document(uri)
+    offset = snap.lines(uri).offset(pos)
+    toks = [t for t in lex(doc.text, doc.filename).tokens if t.end_pos <= offset]
+    depth, commas = 0, 0
+    for j in range(len(toks) - 1, 0, -1):
+        t = toks[j].type
+        if t in ("RPAR", "RSQB", "RBRACE"):
+            depth += 1
+        elif t in ("LSQB", "LBRACE") and depth == 0:
+            return None
+        elif t in ("LPAR", "LSQB", "LBRACE"):
+            depth -= 1
+            if t == "LPAR" and depth < 0:
+                return _signatures_for(snap, uri, toks[j - 1], commas)
+        elif t == "COMMA" and depth == 0:
+            commas += 1
+        elif t == "SEMI" and depth == 0:
+            return None
+    return None
+
+
+def _signatures_for(snap: Snapshot, uri: str, callee: Token, active: int) -> SignatureHelp | None:
+    sigs: list[Signature]
+    if callee.type == "IDENT":
+        fs = sorted(functions_named(snap, uri, callee.text), key=lambda f: f.arity)
+        sigs = [_function_signature(f) for f in fs]
+        best = next((i for i, f in enumerate(fs) if f.arity > active), max(len(fs) - 1, 0))
+    elif callee.text in _BUILTINS:
+        sigs, best = [_builtin_signature(_BUILTINS[callee.text])], 0
+    elif callee.type == "AT_OTHER":
+        m = macro_named(snap, uri, callee.text[1:])
+        if m is None or not m.params:
+            return None
+        sigs, best = [Signature(m.signature(), m.params, _doc(m.doc))], 0
+    else:
+        return None
+    if not sigs:
+        return None
+    params = sigs[best].params
+    if params and params[-1] == "...":
+        active = min(active, len(params) - 1)
+    return SignatureHelp(tuple(sigs), best, active)
+
+
+# ---------------------------------------------------------------- hover and definition
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    """What the name under the cursor is, as far as pass 1 can tell."""
+
+    kind: str  # "function", "print", "alias", "macro", "operator", "global", "parameter"
+    name: str
+    span: Span
+    arity: int | None = None
+    definition: Span | None = None
+
+
+def _name_at(snap: Snapshot, uri: str, pos: Position) -> _Name | None:
+    file = snap.parse(uri).file
+    for call in file.macro_calls:
+        if call.span.contains(pos.line, pos.column):
+            head = Span(call.span.file, call.span.line, call.span.column, call.span.line,
+                        call.span.column + len(call.name) + 1)
+            if head.contains(pos.line, pos.column):
+                return _Name("macro", call.name, head, definition=call.definition)
+    path = path_at(file, pos.line, pos.column)
+    item = path[1] if len(path) > 1 else None
+    for node in reversed(path):
+        name_span = getattr(node, "name_span", None)
+        in_name = isinstance(name_span, Span) and name_span.contains(pos.line, pos.column)
+        if isinstance(node, A.FunctionCall) and in_name:
+            return _Name("function", node.name, node.name_span, len(node.args))
+        if isinstance(node, A.FunctionDecl) and in_name:
+            return _Name("function", node.name, node.name_span, len(node.params))
+        if isinstance(node, A.PrintCall) and in_name:
+            return _Name("print", node.name, node.name_span)
+        if isinstance(node, A.Component) and in_name:
+            point = next((p for p in reversed(path) if isinstance(p, A.ProbePoint)), None)
+            if point is None:
+                return None
+            names = []
+            for c in point.components:
+                if not isinstance(c, A.Component):
+                    return None
+                names.append(c.name)
+                if c is node:
+                    break
+            return _Name("alias", ".".join(names), node.name_span)
+        if isinstance(node, A.Var) and item is not None:
+            if isinstance(item, A.FunctionDecl):
+                p = next((p for p in item.params if p.name == node.name), None)
+                if p is not None:
+                    return _Name("parameter", node.name, node.span, definition=p.name_span)
+            g = next((v for i in file.items if isinstance(i, A.GlobalDecl) for v in i.vars if v.name == node.name),
+                     None)
+            if g is not None:
+                return _Name("global", node.name, node.span, definition=g.name_span)
+            return None
+    doc = snap.document(uri)
+    offset = snap.lines(uri).offset(pos)
+    tok = next((t for t in lex(doc.text, doc.filename).tokens if t.pos <= offset < t.end_pos), None)
+    if tok is not None and tok.text in _BUILTINS and tok.type != "PRINTFN":
+        return _Name("operator", tok.text, Span(doc.filename, tok.line, tok.column, tok.end_line, tok.end_column))
+    return None
+
+
+def hover(snap: Snapshot, uri: str, pos: Position) -> Hover | None:
+    n = _name_at(snap, uri, pos)
+    if n is None:
+        return None
+    parts: list[str] = []
+    if n.kind == "function":
+        fs = functions_named(snap, uri, n.name)
+        exact = [f for f in fs if f.arity == n.arity] or fs
+        for f in exact:
+            parts.append(_code(f"function {f.signature()}") + ("\n\n" + _doc(f.doc) if f.doc else ""))
+    elif n.kind in ("print", "operator"):
+        b = _BUILTINS[n.name]
+        parts.append(_code(b.signature) + "\n\n" + b.doc)
+    elif n.kind == "alias":
+        for a in aliases_named(snap, uri, n.name):
+            text = _code(f"probe {a.name} {'+=' if a.epilogue else '='} {', '.join(a.points)}")
+            if a.doc:
+                text += "\n\n" + _doc(a.doc)
+            reached = aliases_reached(snap, uri, [a.name])
+            shown = list(dict.fromkeys(v for r in reached for v in r.locals if not v.startswith("_")))
+            if shown:
+                text += "\n\nDefines: " + ", ".join(f"`{v}`" for v in shown)
+            parts.append(text)
+        if not parts and n.name in FAMILY_DOCS:
+            parts.append(f"`{n.name}`: {FAMILY_DOCS[n.name]}")
+    elif n.kind == "macro":
+        m = macro_named(snap, uri, n.name)
+        if m is not None:
+            parts.append(_code(f"@define {m.signature()[1:]}") + ("\n\n" + _doc(m.doc) if m.doc else ""))
+    elif n.kind == "global":
+        parts.append(_code(f"global {n.name}"))
+    elif n.kind == "parameter":
+        parts.append(_code(f"parameter {n.name}"))
+    if not parts:
+        return None
+    return Hover("\n\n---\n\n".join(parts), n.span)
+
+
+def definition(snap: Snapshot, uri: str, pos: Position) -> list[Span]:
+    n = _name_at(snap, uri, pos)
+    if n is None:
+        return []
+    if n.definition is not None:
+        return [n.definition]
+    if n.kind == "function":
+        fs = functions_named(snap, uri, n.name)
+        exact = [f for f in fs if f.arity == n.arity] or fs
+        return [f.name_span for f in exact]
+    if n.kind == "alias":
+        return [a.name_span for a in aliases_named(snap, uri, n.name)]
+    return []
+
+
+def _code(text: str) -> str:
+    return f"```stap\n{text}\n```"
