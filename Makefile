@@ -4,8 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Debian packages the tests and the demo use: stap is the oracle, pahole the layout peer,
-# sdt.h builds marker fixtures, gcc builds the small C fixtures.
-APT_PACKAGES := systemtap systemtap-sdt-dev linux-headers-amd64 kmod dwarves gcc make binutils
+# sdt.h builds marker fixtures, gcc builds the small C fixtures, dwz compresses some of them.
+APT_PACKAGES := systemtap systemtap-sdt-dev linux-headers-amd64 kmod dwarves gcc make binutils dwz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps venv demo test test-fast lint tapsets clean ext

@@ -68,6 +68,7 @@ class TypeTable:
     def __init__(self) -> None:
         self.records: list[Record] = [("void",)]
         self.keys: dict[Hashable, int] = {}
+        self.imported: set[Hashable] = set()  # partial units of a dwz file already read into the table
 
     def __len__(self) -> int:
         return len(self.records)

@@ -8,6 +8,7 @@ a typical DIE costs one unpack_from. Relocations of a kernel module are applied 
 from __future__ import annotations
 
 import struct
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ _FIXED, _ULEB, _SLEB, _STRING, _BLOCK1, _BLOCK2, _BLOCK4, _BLOCKU = range(8)
 _IMPLICIT, _PRESENT, _INDIRECT, _STRX, _ADDRX, _STRX3, _ADDRX3, _REF_UDATA, _INDEX = range(8, 17)
 # Fixups applied to values unpacked from a fixed run.
 _FIX_STRP, _FIX_LINE_STRP, _FIX_REF, _FIX_FLAG, _FIX_STRX, _FIX_ADDRX, _FIX_RELOC = range(7)
+_FIX_STRP_ALT, _FIX_REF_ALT = 7, 8  # into the dwz supplementary file
 
 _VARIABLE_STEPS = {
     F_.udata: _ULEB, F_.sdata: _SLEB, F_.string: _STRING, F_.block1: _BLOCK1, F_.block2: _BLOCK2,
@@ -35,8 +37,8 @@ _FIXUPS = {
     F_.strp: _FIX_STRP, F_.line_strp: _FIX_LINE_STRP, F_.ref1: _FIX_REF, F_.ref2: _FIX_REF, F_.ref4: _FIX_REF,
     F_.ref8: _FIX_REF, F_.flag: _FIX_FLAG, F_.strx1: _FIX_STRX, F_.strx2: _FIX_STRX, F_.strx4: _FIX_STRX,
     F_.addrx1: _FIX_ADDRX, F_.addrx2: _FIX_ADDRX, F_.addrx4: _FIX_ADDRX, F_.sec_offset: _FIX_RELOC,
-    F_.addr: _FIX_RELOC, F_.ref_addr: _FIX_RELOC, F_.GNU_ref_alt: _FIX_RELOC, F_.strp_sup: _FIX_RELOC,
-    F_.GNU_strp_alt: _FIX_RELOC,
+    F_.addr: _FIX_RELOC, F_.ref_addr: _FIX_RELOC, F_.GNU_ref_alt: _FIX_REF_ALT, F_.strp_sup: _FIX_STRP_ALT,
+    F_.GNU_strp_alt: _FIX_STRP_ALT, F_.ref_sup4: _FIX_REF_ALT, F_.ref_sup8: _FIX_REF_ALT,
 }
 
 
@@ -128,6 +130,11 @@ class DwarfSections:
         self.ranges = blobs[".debug_ranges"] or empty
         self.loc = blobs[".debug_loc"] or empty
         self._strings: dict[int, str] = {}
+        # The dwz supplementary file (.gnu_debugaltlink) holding shared DIEs and strings, once found.
+        self.alt: DwarfSections | None = None
+        self.altlink = elf.debugaltlink()[0] if elf.section(".gnu_debugaltlink") else None
+        self._unit_list: list[Unit] | None = None
+        self._unit_starts: list[int] = []
         self._line_strings: dict[int, str] = {}
         self._abbrev_tables: dict[tuple[int, int, int], dict[int, Abbrev]] = {}
         # Every unit of a kernel module repeats the same abbreviations: plan each shape once.
@@ -157,6 +164,17 @@ class DwarfSections:
         return self.addr.word(unit.addr_base + index * unit.address_size, unit.address_size, self.little)
 
     # --- units ---------------------------------------------------------------------------------------
+
+    def unit_at(self, offset: int) -> Unit | None:
+        """The unit holding a .debug_info offset (references may cross units: dwz, LTO)."""
+        if self._unit_list is None:
+            self._unit_list = list(self.units())
+            self._unit_starts = [u.offset for u in self._unit_list]
+        units = self._unit_list
+        i = bisect_right(self._unit_starts, offset) - 1
+        if i >= 0 and offset < units[i].end:
+            return units[i]
+        return None
 
     def units(self) -> Iterator[Unit]:
         buf, pos = self.info, 0
@@ -407,6 +425,13 @@ class DwarfSections:
         """The rarer fixups of a fixed-size value read at .debug_info offset at."""
         if fix == _FIX_RELOC:
             return self.info_relocs.get(at, value)
+        if fix == _FIX_REF_ALT:
+            return ("alt", value)
+        if fix == _FIX_STRP_ALT:
+            if self.alt is None:
+                raise DwarfFormatError(f"names live in the dwz supplementary file (.gnu_debugaltlink "
+                                       f"{self.altlink or ''}), which was not found")
+            return self.alt.string(value)
         if fix == _FIX_LINE_STRP:
             return self.line_string(self.info_relocs.get(at, value))
         if fix == _FIX_FLAG:

@@ -78,11 +78,17 @@ class UnitResult:
 
 
 class UnitIndexer:
-    def __init__(self, sections: DwarfSections, unit: Unit, table: TypeTable) -> None:
+    """Indexes one unit. A helper for another unit (a partial unit a reference leads into, or a unit of
+    the dwz supplementary file, namespace "alt") shares the local records of the unit being indexed."""
+
+    def __init__(self, sections: DwarfSections, unit: Unit, table: TypeTable, namespace: str | None = None,
+                 local: dict[Any, Record] | None = None) -> None:
         self.s = sections
         self.unit = unit
         self.table = table
-        self.local: dict[Any, Record] = {}
+        self.ns = namespace
+        self.local: dict[Any, Record] = {} if local is None else local
+        self.helpers: dict[tuple[str | None, int], UnitIndexer] = {}
         self.functions: list[RawFunction] = []
         self.by_offset: dict[int, RawFunction] = {}
         self.variables: list[RawVariable] = []
@@ -94,10 +100,32 @@ class UnitIndexer:
     # --- driving -------------------------------------------------------------------------------------
 
     def run(self) -> UnitResult:
+        prepared = self.prepare()
+        if prepared is None:
+            return UnitResult("", [], [])
+        ab, pos = prepared
+        if ab.children:
+            self.children(pos, scope=None, depth=1)
+        merger = self.table.merger(self.local, self.fetch)
+        merger.resolve_all()
+        self._finish_functions()
+        for fn in self.functions:
+            fn.return_type = merger.resolve(fn.return_type)
+            for v in fn.params:
+                v.type = merger.resolve(v.type)
+            for v in fn.locals:
+                v.type = merger.resolve(v.type)
+        for v in self.variables:
+            v.type = merger.resolve(v.type)
+        merger.finish()
+        return UnitResult(self.name, self.functions, self.variables)
+
+    def prepare(self) -> tuple[Abbrev, int] | None:
+        """Read the unit DIE: bases, name, the line table's files. Returns its abbrev and where children start."""
         s, unit = self.s, self.unit
         first, at, pos = s.die(unit, unit.die_offset)
         if first is None or first.tag not in (T.compile_unit, T.partial_unit, T.skeleton_unit):
-            return UnitResult("", [], [])
+            return None
         ab = first
         unit.str_offsets_base = at.get(A.str_offsets_base, unit.str_offsets_base)
         unit.addr_base = at.get(A.addr_base, at.get(A.GNU_addr_base, unit.addr_base))
@@ -116,34 +144,61 @@ class UnitIndexer:
                 self.files = s.file_names(unit, stmt, comp_dir, self.name)
             except (IndexError, ValueError) as exc:
                 raise DwarfFormatError(f"line table at .debug_line+{stmt:#x} is truncated") from exc
-        if ab.children:
-            self.children(pos, scope=None, depth=1)
-        merger = self.table.merger(self.local, self.fetch)
-        merger.resolve_all()
-        self._finish_functions()
-        for fn in self.functions:
-            fn.return_type = merger.resolve(fn.return_type)
-            for v in fn.params:
-                v.type = merger.resolve(v.type)
-            for v in fn.locals:
-                v.type = merger.resolve(v.type)
-        for v in self.variables:
-            v.type = merger.resolve(v.type)
-        merger.finish()
-        return UnitResult(self.name, self.functions, self.variables)
+        return ab, pos
+
+    def key(self, off: int) -> Any:
+        """The local key of a DIE of this unit's file: its offset, tagged with the namespace if any."""
+        return off if self.ns is None else (self.ns, off)
+
+    def ref(self, value: Any) -> Any:
+        """A reference attribute as a local key (references into the dwz file arrive tagged already)."""
+        return value if self.ns is None or not isinstance(value, int) else (self.ns, value)
 
     def fetch(self, ref: Any) -> Record | None:
-        """Read a type DIE that was referenced but not visited (it sat in a skipped subtree)."""
-        if not isinstance(ref, int):
+        """Read a type DIE that was referenced but not visited: in a skipped subtree, in another (partial)
+        unit of this file, or in the dwz supplementary file."""
+        ns, off = (ref[0], ref[1]) if isinstance(ref, tuple) and len(ref) == 2 and isinstance(ref[0], str) else (
+            None, ref)
+        if not isinstance(off, int):
             return None
-        if not self.unit.offset < ref < self.unit.end:
-            raise DwarfFormatError(f"type reference to .debug_info+{ref:#x} leaves its unit "
-                                   f"(.debug_info+{self.unit.offset:#x}..{self.unit.end:#x})")
-        ab, at, pos = self.s.die(self.unit, ref)
+        if ns == self.ns and self.unit.offset < off < self.unit.end:
+            reader = self
+        else:
+            reader = self.helper(ns, off)
+        ab, at, pos = reader.s.die(reader.unit, off)
         if ab is None:
             return None
-        self.one(ref, ab, at, pos, scope=None, depth=99)
+        reader.one(off, ab, at, pos, scope=None, depth=99)
         return self.local.get(ref)
+
+    def import_unit(self, target: Any) -> None:
+        """Read the types of a dwz partial unit that a unit imports (once per table): types nobody
+        references are still types a user may name. Partial units of this file are units of their own."""
+        if not (isinstance(target, tuple) and len(target) == 2 and isinstance(target[1], int)):
+            return
+        if target in self.table.imported:
+            return
+        self.table.imported.add(target)
+        reader = self.helper(target[0], target[1])
+        prepared = reader.prepare()
+        if prepared is not None and prepared[0].children:
+            reader.children(prepared[1], scope=None, depth=1)
+
+    def helper(self, ns: str | None, off: int) -> UnitIndexer:
+        sections = self.s if ns is None else self.s.alt
+        if sections is None:
+            raise DwarfFormatError(f"a reference leads into the dwz supplementary file "
+                                   f"(.gnu_debugaltlink {self.s.altlink or ''}), which was not found")
+        unit = sections.unit_at(off)
+        if unit is None:
+            raise DwarfFormatError(f"type reference to {'the dwz file ' if ns else ''}.debug_info+{off:#x} "
+                                   f"is outside every unit")
+        found = self.helpers.get((ns, unit.offset))
+        if found is None:
+            found = UnitIndexer(sections, unit, self.table, ns, self.local)
+            found.prepare()
+            self.helpers[(ns, unit.offset)] = found
+        return found
 
     def children(self, pos: int, scope: RawFunction | None, depth: int,
                  block: tuple[tuple[int, int], ...] = (), nesting: int = 0) -> int:
@@ -174,13 +229,13 @@ class UnitIndexer:
         if tag == T.member or tag == T.enumerator or tag == T.subrange_type:
             return self.skip(ab, at, pos)  # handled by their parents
         if tag in _QUALIFIERS:
-            local[off] = ("qualified", _QUALIFIERS[tag], at.get(A.type))
+            local[self.key(off)] = ("qualified", _QUALIFIERS[tag], self.ref(at.get(A.type)))
         elif tag == T.pointer_type or tag == T.reference_type or tag == T.rvalue_reference_type:
-            local[off] = ("pointer", at.get(A.type), at.get(A.byte_size, self.unit.address_size))
+            local[self.key(off)] = ("pointer", self.ref(at.get(A.type)), at.get(A.byte_size, self.unit.address_size))
         elif tag == T.typedef:
-            local[off] = ("typedef", str(at.get(A.name, "")), at.get(A.type), self.decl_tuple(at))
+            local[self.key(off)] = ("typedef", str(at.get(A.name, "")), self.ref(at.get(A.type)), self.decl_tuple(at))
         elif tag == T.base_type:
-            local[off] = ("base", str(at.get(A.name, "")), at.get(A.byte_size, 0),
+            local[self.key(off)] = ("base", str(at.get(A.name, "")), at.get(A.byte_size, 0),
                           F.ENCODINGS.get(at.get(A.encoding, 0), "unknown"))
         elif tag in _AGGREGATE_KINDS:
             return self.aggregate(off, _AGGREGATE_KINDS[tag], ab, at, pos, depth)
@@ -191,7 +246,7 @@ class UnitIndexer:
         elif tag == T.subroutine_type:
             return self.subroutine_type(off, ab, at, pos, depth)
         elif tag == T.unspecified_type or tag == T.ptr_to_member_type:
-            local[off] = ("base", str(at.get(A.name, "void")), 0, "unspecified")
+            local[self.key(off)] = ("base", str(at.get(A.name, "void")), 0, "unspecified")
         elif tag == T.subprogram:
             return self.subprogram(off, ab, at, pos, depth)
         elif tag == T.variable:
@@ -217,6 +272,8 @@ class UnitIndexer:
                 self.sites.append((origin, entry))
             if ab.children:  # nested inline sites; the variables belong to the inlined function
                 return self.children(pos, None, depth + 1, block)
+        elif tag == T.imported_unit:
+            self.import_unit(at.get(A.import_))
         elif tag == T.namespace and ab.children:
             return self.children(pos, scope, depth, block, nesting)
         return self.skip(ab, at, pos)
@@ -232,7 +289,7 @@ class UnitIndexer:
             first = self.first_member(pos) if ab.children and complete else ()
             known = self.table.known(aggregate_key(kind, name, size, decl, complete, first))
             if known is not None:
-                self.local[off] = ("known", known)
+                self.local[self.key(off)] = ("known", known)
                 return self.skip(ab, at, pos)
         members: list[tuple[str | None, Any, int, int | None, int]] = []
         if ab.children:
@@ -248,7 +305,7 @@ class UnitIndexer:
                     pos = self.skip(mab, mat, pos)
                 else:
                     pos = self.one(moff, mab, mat, pos, None, depth + 1)
-        self.local[off] = (kind, name, size, tuple(members), decl, complete)
+        self.local[self.key(off)] = (kind, name, size, tuple(members), decl, complete)
         return pos
 
     def first_member(self, pos: int) -> tuple[tuple[str | None], ...]:
@@ -278,7 +335,7 @@ class UnitIndexer:
                     storage = max(1, (old + bit_size + 7) // 8)
                 bit_offset += (storage * 8 - old - bit_size) if little else old
         line = at.get(A.decl_line, 0)
-        return (at.get(A.name), at.get(A.type), bit_offset, bit_size if isinstance(bit_size, int) else None,
+        return (at.get(A.name), self.ref(at.get(A.type)), bit_offset, bit_size if isinstance(bit_size, int) else None,
                 line if isinstance(line, int) else 0)
 
     def enumeration(self, off: int, ab: Abbrev, at: Attrs, pos: int) -> int:
@@ -288,7 +345,7 @@ class UnitIndexer:
         decl = self.decl_tuple(at)
         known = self.table.known(aggregate_key("enum", name, size, decl, complete)) if name else None
         if known is not None:
-            self.local[off] = ("known", known)
+            self.local[self.key(off)] = ("known", known)
             return self.skip(ab, at, pos)
         signed = at.get(A.encoding) in (5, 6)
         values: list[tuple[str, int]] = []
@@ -305,7 +362,7 @@ class UnitIndexer:
                         value -= 1 << (8 * width)
                     values.append((str(eat.get(A.name, "")), value if isinstance(value, int) else 0))
                 pos = self.skip(eab, eat, pos)
-        self.local[off] = ("enum", name, size, tuple(values), decl, complete)
+        self.local[self.key(off)] = ("enum", name, size, tuple(values), decl, complete)
         return pos
 
     def array(self, off: int, ab: Abbrev, at: Attrs, pos: int, depth: int) -> int:
@@ -321,12 +378,12 @@ class UnitIndexer:
                 pos = self.skip(sab, sat, pos)
         if not counts:
             counts = [None]
-        element = at.get(A.type)
+        element = self.ref(at.get(A.type))
         # int m[3][4] is one DIE with two subranges: make Array(3) of Array(4) with synthetic keys.
         for i in range(len(counts) - 1, 0, -1):
-            self.local[(off, i)] = ("array", element, counts[i])
-            element = (off, i)
-        self.local[off] = ("array", element, counts[0])
+            self.local[(self.key(off), i)] = ("array", element, counts[i])
+            element = (self.key(off), i)
+        self.local[self.key(off)] = ("array", element, counts[0])
         return pos
 
     def subroutine_type(self, off: int, ab: Abbrev, at: Attrs, pos: int, depth: int) -> int:
@@ -339,13 +396,13 @@ class UnitIndexer:
                 if pab is None:
                     break
                 if pab.tag == T.formal_parameter:
-                    params.append((pat.get(A.name), pat.get(A.type)))
+                    params.append((pat.get(A.name), self.ref(pat.get(A.type))))
                 elif pab.tag == T.unspecified_parameters:
                     variadic = True
                 pos = self.skip(pab, pat, pos)
         if not at.get(A.prototyped, False) and not params:
             variadic = True
-        self.local[off] = ("function", at.get(A.type), tuple(params), variadic)
+        self.local[self.key(off)] = ("function", self.ref(at.get(A.type)), tuple(params), variadic)
         return pos
 
     # --- functions and variables ---------------------------------------------------------------------
@@ -368,7 +425,7 @@ class UnitIndexer:
             name=at.get(A.name),
             linkage_name=at.get(A.linkage_name, at.get(A.MIPS_linkage_name)),
             decl=self.decl(at),
-            return_type=at.get(A.type),
+            return_type=self.ref(at.get(A.type)),
             low_pc=low_pc,
             high_pc=high_pc,
             ranges=ranges,
@@ -402,7 +459,7 @@ class UnitIndexer:
         var = RawVariable(
             kind=kind,
             name=at.get(A.name),
-            type=at.get(A.type),
+            type=self.ref(at.get(A.type)),
             location=self.location(at, ab, A.location),
             decl=self.decl(at),
             scope=block,

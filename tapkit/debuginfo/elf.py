@@ -230,6 +230,17 @@ class ElfFile:
         end = data.find(b"\0")
         return data[:end].decode("utf-8", "replace") if end > 0 else None
 
+    def debugaltlink(self) -> tuple[str, str]:
+        """(file name, build-id) of the dwz supplementary file this file's DWARF refers to."""
+        sec = self.section(".gnu_debugaltlink")
+        if sec is None:
+            return "", ""
+        data = self.raw(sec)
+        end = data.find(b"\0")
+        if end < 0:
+            raise self.fail("section .gnu_debugaltlink has no terminated file name")
+        return data[:end].decode("utf-8", "replace"), data[end + 1:].hex()
+
     def has_dwarf(self) -> bool:
         sec = self.section(".debug_info") or self.section(".zdebug_info")
         return sec is not None and sec.type != F.SHT_NOBITS and sec.size > 0

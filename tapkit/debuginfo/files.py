@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from tapkit.debuginfo.indexer import IndexData
 
 HOST_BTF = "/sys/kernel/btf/vmlinux"
+DEBUG_ROOTS = ("/usr/lib/debug",)
 _BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")
 _open_lock = threading.Lock()
 _opened: dict[tuple[str, int, int], Debuginfo] = {}
@@ -115,7 +116,8 @@ def _open_elf(file: str, st: os.stat_result, module: str, progress: Progress | N
         if elf.has_dwarf():
             from tapkit.debuginfo.indexer import index_dwarf  # the reading machinery, only when indexing
 
-            data = index_dwarf(elf, progress, jobs)
+            dwz = find_dwz_file(file, *elf.debugaltlink()) if elf.section(".gnu_debugaltlink") else None
+            data = index_dwarf(elf, progress, jobs, dwz)
         elif elf.section(".BTF") is not None:
             from tapkit.debuginfo.btf import index_btf, parse_btf
 
@@ -133,6 +135,16 @@ def _open_elf(file: str, st: os.stat_result, module: str, progress: Progress | N
         elf.close()
     _write(db_path, data, meta, file)
     return Debuginfo(db_path, file, module)
+
+
+def find_dwz_file(file: str, name: str, build_id: str, debug_roots: tuple[str, ...] = DEBUG_ROOTS) -> str | None:
+    """The dwz supplementary file a debug file names in .gnu_debugaltlink: by path, then by build-id."""
+    here = os.path.dirname(file)
+    candidates = [name if os.path.isabs(name) else os.path.join(here, name)]
+    if build_id:
+        candidates += [os.path.join(root, ".build-id", build_id[:2], build_id[2:] + ".debug") for root in debug_roots]
+    candidates += [os.path.join(root, ".dwz", os.path.basename(name)) for root in debug_roots]
+    return next((c for c in candidates if name and os.path.isfile(c)), None)
 
 
 def _sections(elf: ElfFile) -> list[tuple[str, int, int]]:

@@ -111,6 +111,7 @@ class At:
     bit_offset = 0x0C
     bit_size = 0x0D
     stmt_list = 0x10
+    import_ = 0x18  # DW_AT_import of DW_TAG_imported_unit
     low_pc = 0x11
     high_pc = 0x12
     language = 0x13

@@ -46,9 +46,16 @@ class _Half:
     units: int
 
 
-def index_dwarf(elf: ElfFile, progress: Progress | None = None, jobs: int | None = None) -> IndexData:
+def index_dwarf(elf: ElfFile, progress: Progress | None = None, jobs: int | None = None,
+                dwz_file: str | None = None) -> IndexData:
+    """dwz_file: the supplementary file .gnu_debugaltlink names, when it was found."""
     try:
         sections = DwarfSections(elf)
+        if dwz_file is not None:
+            try:
+                sections.alt = DwarfSections(ElfFile(dwz_file))
+            except DebuginfoError as exc:
+                raise DebuginfoError(elf.path, f"its dwz supplementary file is unreadable: {exc}") from None
         units = list(sections.units())
     except DECODE_ERRORS as exc:
         raise DebuginfoError(elf.path, f"damaged DWARF: {_describe(exc)}") from None

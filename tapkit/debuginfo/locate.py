@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 
 from tapkit.cache import cache_dir, content_hash
 from tapkit.debuginfo.elf import ElfFile
-from tapkit.debuginfo.files import HOST_BTF
+from tapkit.debuginfo.files import DEBUG_ROOTS, HOST_BTF
 from tapkit.debuginfo.model import DebuginfoError
 
-DEBUG_ROOTS = ("/usr/lib/debug",)
 _MODULE = re.compile(r'^\s*(module|process)\s*\(\s*"?([^")]*)"?\s*\)\s*$')
 _COMPRESSED = (".ko.xz", ".ko.gz", ".ko.zst")
 

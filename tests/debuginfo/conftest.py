@@ -32,6 +32,10 @@ class Builds:
     debug_root: Path  # holds .build-id/xx/rest.debug for stripped_by_id
     stripped_by_id: Path  # dw5 stripped, no debuglink: found through the build-id only
     btf: Path | None  # raw BTF of dw5's types, encoded by pahole -J (None without pahole)
+    two: Path  # shapes.c + second.c: two compile units sharing types
+    two_dwz: Path  # the same after dwz: shared types in a partial unit, DW_FORM_ref_addr across units
+    multi: Path  # o2 after dwz -m: DIEs and strings in a supplementary file (.gnu_debugaltlink)
+    multi_common: Path  # that supplementary file
 
 
 def _run(*cmd: str | Path) -> None:
@@ -88,5 +92,17 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
         _run("pahole", "-J", encoded)
         btf = out / "shapes.btf"
         _run("objcopy", f"--dump-section=.BTF={btf}", encoded, out / "scratch")
+    two = out / "two"
+    _run(gcc, "-I", FIXTURES, "-g", "-O0", "-o", two, src, FIXTURES / "second.c")
+    dwz = require_tool("dwz")
+    two_dwz = out / "two-dwz"
+    shutil.copy(two, two_dwz)
+    _run(dwz, two_dwz)
+    multi_dir = out / "multi"
+    multi_dir.mkdir()
+    multi, partner, common = multi_dir / "shapes-o2", multi_dir / "two", multi_dir / "common.debug"
+    shutil.copy(o2, multi)
+    shutil.copy(two, partner)
+    _run(dwz, "-m", common, "-M", common.name, multi, partner)  # a relative name: found beside the file
     return Builds(out, dw5, dw4, o2, o2_dw4, nopie, shared, obj, stripped, debug_file, debug_root,
-                  stripped_by_id, btf)
+                  stripped_by_id, btf, two, two_dwz, multi, common)
