@@ -14,6 +14,7 @@ from typing import Any
 from tapkit.debuginfo import formats as F
 from tapkit.debuginfo.builder import Record, TypeTable, aggregate_key
 from tapkit.debuginfo.dwarf import Abbrev, DwarfFormatError, DwarfSections, Unit
+from tapkit.debuginfo.dwarf_tables import file_names, location_list, ranges_of
 from tapkit.debuginfo.model import Decl, Location, LocationRange
 
 T = F.Tag
@@ -141,7 +142,7 @@ class UnitIndexer:
         stmt = at.get(A.stmt_list)
         if isinstance(stmt, int):
             try:
-                self.files = s.file_names(unit, stmt, comp_dir, self.name)
+                self.files = file_names(s, unit, stmt, comp_dir, self.name)
             except (IndexError, ValueError) as exc:
                 raise DwarfFormatError(f"line table at .debug_line+{stmt:#x} is truncated") from exc
         return ab, pos
@@ -546,7 +547,7 @@ class UnitIndexer:
     def pc_ranges(self, at: Attrs, ab: Abbrev) -> tuple[tuple[int, int], ...]:
         rng = at.get(A.ranges)
         if isinstance(rng, int):
-            return tuple(self.s.ranges_of(self.unit, rng, ab.forms.get(A.ranges, F.Form.sec_offset)))
+            return tuple(ranges_of(self.s, self.unit, rng, ab.forms.get(A.ranges, F.Form.sec_offset)))
         low, high = at.get(A.low_pc), at.get(A.high_pc)
         if isinstance(low, int) and isinstance(high, int):
             if ab.forms.get(A.high_pc) in F.CONSTANT_FORMS:
@@ -562,7 +563,7 @@ class UnitIndexer:
             return Location(expr=value)
         if isinstance(value, int):
             form = ab.forms.get(attr, F.Form.sec_offset)
-            entries = self.s.location_list(self.unit, value, form)
+            entries = location_list(self.s, self.unit, value, form)
             return Location(ranges=tuple(LocationRange(lo, hi, expr) for lo, hi, expr in entries))
         return None
 

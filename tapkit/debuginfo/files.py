@@ -176,7 +176,8 @@ def _open_btf(file: str, st: os.stat_result, module: str, progress: Progress | N
     if progress is not None:
         progress(len(data), len(data))
     meta = {"path": file, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "build_id": build_id,
-            "content_hash": file_hash(file), "module": module, "arch": "", "elf_type": 0, "address_size": 8,
+            "content_hash": file_hash(file), "module": module, "arch": os.uname().machine if file == HOST_BTF else "",
+            "elf_type": 0, "address_size": 8,
             "index_seconds": round(time.perf_counter() - started, 3)}
     _write(db_path, index, meta, file)
     return Debuginfo(db_path, file, module)
