@@ -38,6 +38,10 @@ class Place:
     region: Region
     depth: int
     parens: int
+    macros: int = 0  # open macro bodies around the token
+    frame_depth: int = 0  # depth where the innermost open `%(` opened
+    frame_macro: bool = False  # the innermost open `%(` is a macro body
+    group: bool = False  # a `{`/`}` of a probe-point brace group, not a block
 
 
 _State = tuple[Region, int, int, tuple[bool, ...]]  # region, depth, parens, open braces
@@ -68,7 +72,11 @@ def places(tokens: Sequence[Token]) -> list[Place]:
     for tok in tokens:
         t = tok.type
         in_condition = bool(frames) and not frames[-1].macro and frames[-1].in_condition
-        out.append(Place(Region.CONDITION if in_condition and t != "PP_THEN" else region, depth, parens))
+        group = (t == "LBRACE" and region is Region.PROBE_HEADER and prev in _GROUP_OPENERS) or \
+            (t == "RBRACE" and bool(braces) and not braces[-1])
+        out.append(Place(Region.CONDITION if in_condition and t != "PP_THEN" else region, depth, parens,
+                         sum(f.macro for f in frames), frames[-1].outer[1] if frames else 0,
+                         bool(frames) and frames[-1].macro, group))
         if t == "PP_IF":
             macro = region is Region.MACRO_HEADER
             frames.append(_Branching(macro, (Region.TOP if macro else region, depth, parens, tuple(braces)),
@@ -93,7 +101,6 @@ def places(tokens: Sequence[Token]) -> list[Place]:
         elif t == "AT_DEFINE" and depth == 0 and region is not Region.MACRO_BODY:
             region = Region.MACRO_HEADER
         elif t == "LBRACE":
-            group = region is Region.PROBE_HEADER and prev in _GROUP_OPENERS
             braces.append(not group)
             if group:
                 parens += 1
