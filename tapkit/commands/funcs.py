@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 from tapkit.commands.index import add_source_arguments, error, load
@@ -34,16 +35,20 @@ def probe_prefix(source: DebuginfoSource, info: Debuginfo) -> str:
         return "kernel"
     if kind == "module" or info.meta.get("elf_type") == 1:
         return f'module("{source.module}")'
-    return f'process("{source.binary or source.path}")'
+    return f'process("{os.path.realpath(source.binary or source.path)}")'  # stap prints the resolved path
 
 
 def context_variables(fn: Function, all_locals: bool = False) -> list[Variable]:
-    """What stap -L lists: parameters, then the outermost scope's locals, that can be read at the entry
-    (for functions that exist only inlined: all of them, since each copy has its own locations)."""
+    """What stap -L lists: parameters, then the outermost scope's locals, that can be read at the entry;
+    for a function that exists only inlined, those of its first inlined copy, with that copy's locations."""
     seen: set[str] = set()
     out = []
     entry = fn.entry_address
-    for var in (*fn.params, *(v for v in fn.locals if all_locals or v.block == 0)):
+    candidates: tuple[Variable, ...] = (*fn.params, *fn.locals)
+    if entry is None and fn.inline_sites:
+        entry = fn.inline_sites[0].entry
+        candidates = fn.inline_sites[0].variables
+    for var in (v for v in candidates if v.kind == "param" or all_locals or v.block == 0):
         if entry is not None and not all_locals and not var.available_at(entry):
             continue
         if var.name and var.name not in seen:
@@ -76,7 +81,9 @@ def function_json(info: Debuginfo, fn: Function) -> dict[str, Any]:
     return {
         "name": fn.name, "decl": str(fn.decl) if fn.decl else None, "return_type": info.spell(fn.return_type),
         "external": fn.external, "inline": fn.inline, "entry": fn.entry_address, "low_pc": fn.low_pc,
-        "high_pc": fn.high_pc, "ranges": [list(r) for r in fn.ranges], "inline_sites": list(fn.inline_sites),
+        "high_pc": fn.high_pc, "ranges": [list(r) for r in fn.ranges], "inline_sites": [
+            {"entry": s.entry, "call": str(s.call) if s.call else None, "variables": [var(v) for v in s.variables]}
+            for s in fn.inline_sites],
         "frame_base": describe(fn.frame_base.expr) if fn.frame_base and fn.frame_base.expr else None,
         "params": [var(v) for v in fn.params], "locals": [var(v) for v in fn.locals],
     }

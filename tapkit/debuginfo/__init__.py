@@ -30,7 +30,8 @@ Debuginfo (tapkit.debuginfo.index) -- all lookups read the sqlite index, never t
                  Function: name, decl (file:line), return_type, params/locals: [Variable(name, type,
                  location: Location(expr bytes | ranges of LocationRange(low, high, expr)), decl,
                  scope pc ranges)], low_pc/high_pc/ranges (hot/cold split)/entry_pc/entry_address,
-                 frame_base, external/static, inline state and inline_sites.
+                 frame_base, external/static, inline state and inline_sites (InlineSite: entry,
+                 ranges, call decl, the copy's own variables and locations).
     Globals      variables(glob) -> [Variable]; variable(name).
     Identity     file, module, build_id, source ("dwarf" | "btf"), meta (arch, elf_type, counts).
 
@@ -60,6 +61,7 @@ from tapkit.debuginfo.model import (
     Enumerator,
     Function,
     FunctionType,
+    InlineSite,
     Location,
     LocationRange,
     Member,
@@ -86,7 +88,7 @@ def load(spec: str, *, release: str | None = None, overrides: Mapping[str, str] 
 
 __all__ = [
     "VOID", "Access", "AccessStep", "Array", "Base", "Debuginfo", "DebuginfoError", "DebuginfoSource", "Decl",
-    "Enum", "Enumerator", "Function", "FunctionType", "Location", "LocationRange", "Member", "MemberInfo",
+    "Enum", "Enumerator", "Function", "FunctionType", "InlineSite", "Location", "LocationRange", "Member", "MemberInfo",
     "ModuleSpec", "Param", "Pointer", "Progress", "Qualified", "Struct", "Type", "TypeId", "TypeName", "Typedef",
     "UnknownName", "Variable", "Void", "load", "open_debuginfo", "parse_spec", "resolve",
 ]

@@ -66,7 +66,23 @@ class RawFunction:
     params: list[RawVariable] = field(default_factory=list)
     locals: list[RawVariable] = field(default_factory=list)
     variadic: bool = False
-    inline_sites: list[int] = field(default_factory=list)
+    inline_sites: list[RawSite] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RawSite:
+    """An inlined copy (DW_TAG_inlined_subroutine) and the variables it carries."""
+
+    origin: int
+    entry: int
+    ranges: tuple[tuple[int, int], ...]
+    call: Decl | None
+    params: list[RawVariable] = field(default_factory=list)
+    locals: list[RawVariable] = field(default_factory=list)
+    variadic: bool = False
+
+
+Scope = RawFunction | RawSite
 
 
 @dataclass(slots=True)
@@ -94,7 +110,7 @@ class UnitIndexer:
         self.by_offset: dict[int, RawFunction] = {}
         self.variables: list[RawVariable] = []
         self.origins: dict[int, RawVariable] = {}
-        self.sites: list[tuple[int, int]] = []
+        self.sites: list[RawSite] = []
         self.files: list[str] = []
         self.name = ""
 
@@ -115,6 +131,9 @@ class UnitIndexer:
             for v in fn.params:
                 v.type = merger.resolve(v.type)
             for v in fn.locals:
+                v.type = merger.resolve(v.type)
+        for site in self.sites:
+            for v in (*site.params, *site.locals):
                 v.type = merger.resolve(v.type)
         for v in self.variables:
             v.type = merger.resolve(v.type)
@@ -201,7 +220,7 @@ class UnitIndexer:
             self.helpers[(ns, unit.offset)] = found
         return found
 
-    def children(self, pos: int, scope: RawFunction | None, depth: int,
+    def children(self, pos: int, scope: Scope | None, depth: int,
                  block: tuple[tuple[int, int], ...] = (), nesting: int = 0) -> int:
         s, unit = self.s, self.unit
         while True:
@@ -222,7 +241,7 @@ class UnitIndexer:
             return sib
         return self.s.skip_children(self.unit, pos)
 
-    def one(self, off: int, ab: Abbrev, at: Attrs, pos: int, scope: RawFunction | None, depth: int,
+    def one(self, off: int, ab: Abbrev, at: Attrs, pos: int, scope: Scope | None, depth: int,
             block: tuple[tuple[int, int], ...] = (), nesting: int = 0) -> int:
         """Handle one DIE; return the position after it and its children."""
         tag = ab.tag
@@ -269,10 +288,16 @@ class UnitIndexer:
             if not isinstance(entry, int):
                 rng = self.pc_ranges(at, ab)
                 entry = rng[0][0] if rng else None
+            site = None
             if isinstance(origin, int) and isinstance(entry, int):
-                self.sites.append((origin, entry))
-            if ab.children:  # nested inline sites; the variables belong to the inlined function
-                return self.children(pos, None, depth + 1, block)
+                call_file, call_line = at.get(A.call_file), at.get(A.call_line, 0)
+                call = None
+                if isinstance(call_file, int) and 0 <= call_file < len(self.files):
+                    call = Decl(self.files[call_file], call_line if isinstance(call_line, int) else 0)
+                site = RawSite(origin, entry, self.pc_ranges(at, ab), call)
+                self.sites.append(site)
+            if ab.children:  # the copy's own variables, and inline sites nested in it
+                return self.children(pos, site, depth + 1, block)
         elif tag == T.imported_unit:
             self.import_unit(at.get(A.import_))
         elif tag == T.namespace and ab.children:
@@ -444,7 +469,7 @@ class UnitIndexer:
             return self.children(pos, fn, depth + 1, ())
         return pos
 
-    def variable(self, off: int, ab: Abbrev, at: Attrs, scope: RawFunction | None,
+    def variable(self, off: int, ab: Abbrev, at: Attrs, scope: Scope | None,
                  block: tuple[tuple[int, int], ...], nesting: int) -> None:
         kind = "local" if scope is not None else "global"
         var = self.raw_variable(off, kind, ab, at, block, nesting)
@@ -497,10 +522,14 @@ class UnitIndexer:
         for fn in self.functions:
             if fn.origin is not None and (fn.low_pc is not None or fn.ranges):
                 concrete.setdefault(fn.origin, fn)
-        for origin, entry in self.sites:
-            target = self.by_offset.get(origin)
+        for site in self.sites:
+            target = self.by_offset.get(site.origin)
             if target is not None:
-                target.inline_sites.append(entry)
+                for var in (*site.params, *site.locals):
+                    self._fill_variable(var)
+                site.params = [v for v in site.params if v.name]
+                site.locals = [v for v in site.locals if v.name]
+                target.inline_sites.append(site)
         kept = []
         for fn in self.functions:
             if not fn.name:

@@ -137,6 +137,8 @@ class At:
     type = 0x49
     entry_pc = 0x52
     ranges = 0x55
+    call_file = 0x58
+    call_line = 0x59
     data_bit_offset = 0x6B
     linkage_name = 0x6E
     str_offsets_base = 0x72

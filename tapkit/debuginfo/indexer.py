@@ -18,7 +18,7 @@ from tapkit.debuginfo.builder import Record, TypeError_, TypeTable
 from tapkit.debuginfo.dwarf import DwarfFormatError, DwarfSections, Unit
 from tapkit.debuginfo.dwarf_index import RawFunction, RawVariable, UnitIndexer
 from tapkit.debuginfo.elf import ElfFile
-from tapkit.debuginfo.model import DebuginfoError, Function, Progress, Variable
+from tapkit.debuginfo.model import DebuginfoError, Function, InlineSite, Progress, Variable
 
 PARALLEL_MIN_BYTES = 4 << 20  # below this, forking costs more than it saves
 
@@ -152,7 +152,7 @@ def _index_parallel(path: str, sections: DwarfSections, mine: list[Unit], theirs
         raise DebuginfoError(path, f"damaged DWARF: {exc}") from None
     for fn in other.functions:
         fn.return_type = mapping.get(fn.return_type, 0)
-        for v in (*fn.params, *fn.locals):
+        for v in (*fn.params, *fn.locals, *(v for site in fn.inline_sites for v in (*site.params, *site.locals))):
             v.type = mapping.get(v.type, 0)
     for v in other.variables:
         v.type = mapping.get(v.type, 0)
@@ -194,10 +194,20 @@ def _function(fn: RawFunction, canon: list[int]) -> Function:
         frame_base=fn.frame_base,
         external=fn.external,
         inline=fn.inline,  # type: ignore[arg-type]
-        inline_sites=tuple(sorted(set(fn.inline_sites))),
+        inline_sites=_sites(fn, canon),
         variadic=fn.variadic,
         cu=fn.cu,
     )
+
+
+def _sites(fn: RawFunction, canon: list[int]) -> tuple[InlineSite, ...]:
+    """The inlined copies by entry address (one per address: nested copies can share it)."""
+    by_entry: dict[int, InlineSite] = {}
+    for site in fn.inline_sites:
+        if site.entry not in by_entry:
+            variables = tuple(_variable(v, canon) for v in (*site.params, *site.locals))
+            by_entry[site.entry] = InlineSite(site.entry, site.ranges, site.call, variables)
+    return tuple(by_entry[entry] for entry in sorted(by_entry))
 
 
 def _describe(exc: BaseException) -> str:

@@ -228,6 +228,17 @@ class Variable:
         return self.const_value is not None or (self.location is not None and self.location.covers(pc))
 
 
+@dataclass(frozen=True, slots=True)
+class InlineSite:
+    """One inlined copy of a function: where it starts, the pcs it covers, the call it replaces, and
+    its own variables (the function's parameters and locals with this copy's locations)."""
+
+    entry: int
+    ranges: tuple[tuple[int, int], ...] = ()
+    call: Decl | None = None
+    variables: tuple[Variable, ...] = ()
+
+
 InlineState = Literal["none", "inlined", "declared_inlined", "declared_not_inlined", "not_inlined"]
 
 
@@ -253,7 +264,7 @@ class Function:
     frame_base: Location | None = None
     external: bool = False
     inline: InlineState = "none"
-    inline_sites: tuple[int, ...] = ()
+    inline_sites: tuple[InlineSite, ...] = ()
     variadic: bool = False
     cu: str = ""
 

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tapkit.debuginfo import cnames
-from tapkit.debuginfo.model import Decl, Function, Location, LocationRange, Variable
+from tapkit.debuginfo.model import Decl, Function, InlineSite, Location, LocationRange, Variable
 
 if TYPE_CHECKING:
     from tapkit.debuginfo.indexer import IndexData
 
-FORMAT_VERSION = 2  # bump whenever the schema or the meaning of a column changes
+FORMAT_VERSION = 3  # bump whenever the schema or the meaning of a column changes
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -146,7 +146,17 @@ def function_to_json(f: Function) -> dict[str, Any]:
             "l": [variable_to_json(v) for v in f.locals], "d": _decl(f.decl), "ln": f.linkage_name,
             "lo": f.low_pc, "hi": f.high_pc, "rg": [list(r) for r in f.ranges], "e": f.entry_pc,
             "fb": location_to_json(f.frame_base), "x": int(f.external), "i": f.inline,
-            "s": list(f.inline_sites), "va": int(f.variadic), "cu": f.cu}
+            "s": [_site_to_json(s) for s in f.inline_sites], "va": int(f.variadic), "cu": f.cu}
+
+
+def _site_to_json(s: InlineSite) -> dict[str, Any]:
+    return {"e": s.entry, "r": [list(r) for r in s.ranges], "c": _decl(s.call),
+            "v": [variable_to_json(v) for v in s.variables]}
+
+
+def _site_from_json(d: dict[str, Any]) -> InlineSite:
+    return InlineSite(d["e"], tuple((lo, hi) for lo, hi in d["r"]), _undecl(d["c"]),
+                      tuple(variable_from_json(v) for v in d["v"]))
 
 
 def function_from_json(d: dict[str, Any]) -> Function:
@@ -155,4 +165,4 @@ def function_from_json(d: dict[str, Any]) -> Function:
                     linkage_name=d["ln"], low_pc=d["lo"], high_pc=d["hi"],
                     ranges=tuple((lo, hi) for lo, hi in d["rg"]), entry_pc=d["e"],
                     frame_base=location_from_json(d["fb"]), external=bool(d["x"]), inline=d["i"],
-                    inline_sites=tuple(d["s"]), variadic=bool(d["va"]), cu=d["cu"])
+                    inline_sites=tuple(_site_from_json(s) for s in d["s"]), variadic=bool(d["va"]), cu=d["cu"])
