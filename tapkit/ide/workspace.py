@@ -230,10 +230,11 @@ class Workspace:
         with self._lock:
             self._roots = tuple(roots)
 
-    def configure(self, settings: Settings) -> bool:
-        """Apply settings; True when they changed what analysis sees (the library must then reload)."""
+    def configure(self, settings: Settings, force: bool = False) -> bool:
+        """Apply settings; True when they changed what analysis sees (the library must then reload).
+        force: read the library's macro files again even if the settings did not change."""
         with self._lock:
-            if settings == self.settings and self.macros.fingerprint:
+            if settings == self.settings and self.macros.fingerprint and not force:
                 return False
             target = settings.target()
             files = library_files(target, settings.tapset_dirs, self._tapset_dir)
