@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         return error(str(exc))
     elapsed = time.perf_counter() - started
     meta = info.meta
-    kinds = dict(info._db.execute("SELECT kind, COUNT(*) FROM types GROUP BY kind").fetchall())
+    kinds = info.kind_counts()
     summary = {
         "module": info.module, "file": info.file, "binary": source.binary, "format": info.source,
         "build_id": info.build_id, "arch": meta.get("arch"), "units": meta.get("units"),

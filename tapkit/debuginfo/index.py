@@ -117,6 +117,10 @@ class Debuginfo:
         """"dwarf" or "btf"."""
         return str(self.meta.get("source", ""))
 
+    def kind_counts(self) -> dict[str, int]:
+        """How many types of each kind (struct, union, enum, typedef, pointer, ...) the index holds."""
+        return dict(self._db.execute("SELECT kind, COUNT(*) FROM types GROUP BY kind").fetchall())
+
     def section_of(self, address: int) -> tuple[str, int] | None:
         """(section name, offset in it) of an address; kernel modules' addresses are laid out by tapkit
         (.text first, at 0), so this is how to get the section-relative offset stap prints."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pickle
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
@@ -18,7 +19,16 @@ from tapkit.debuginfo.builder import Record, TypeError_, TypeTable
 from tapkit.debuginfo.dwarf import DwarfFormatError, DwarfSections, Unit
 from tapkit.debuginfo.dwarf_index import RawFunction, RawVariable, UnitIndexer
 from tapkit.debuginfo.elf import ElfFile
-from tapkit.debuginfo.model import DebuginfoError, Function, InlineSite, Progress, Variable
+from tapkit.debuginfo.model import (
+    DebuginfoError,
+    Decl,
+    Function,
+    InlineSite,
+    Location,
+    LocationRange,
+    Progress,
+    Variable,
+)
 
 PARALLEL_MIN_BYTES = 4 << 20  # below this, forking costs more than it saves
 
@@ -40,9 +50,12 @@ class IndexData:
 
 @dataclass(slots=True)
 class _Half:
+    """What one process indexed. Functions and globals travel as plain tuples (see _pack): a pipe
+    carries them ten times faster than dataclasses."""
+
     records: list[Record]
-    functions: list[RawFunction]
-    variables: list[RawVariable]
+    functions: list[tuple[Any, ...]]
+    variables: list[tuple[Any, ...]]
     units: int
 
 
@@ -70,7 +83,7 @@ def index_dwarf(elf: ElfFile, progress: Progress | None = None, jobs: int | None
         return _index_parallel(elf.path, sections, mine, theirs, total, progress)
     table = TypeTable()
     part = _run_units(elf.path, sections, units, table, progress, total, None)
-    return _finish(table, [part])
+    return _finish(table, [(part, None)])
 
 
 def _split(units: list[Unit], total: int) -> int:
@@ -84,8 +97,8 @@ def _split(units: list[Unit], total: int) -> int:
 
 def _run_units(path: str, sections: DwarfSections, units: list[Unit], table: TypeTable,
                progress: Progress | None, total: int, shared: Any) -> _Half:
-    functions: list[RawFunction] = []
-    variables: list[RawVariable] = []
+    functions: list[tuple[Any, ...]] = []
+    variables: list[tuple[Any, ...]] = []
     done = 0
     for unit in units:
         try:
@@ -93,8 +106,8 @@ def _run_units(path: str, sections: DwarfSections, units: list[Unit], table: Typ
         except DECODE_ERRORS as exc:
             raise DebuginfoError(path, f"damaged DWARF in the unit at .debug_info+{unit.offset:#x}: "
                                        f"{_describe(exc)}") from None
-        functions.extend(result.functions)
-        variables.extend(result.variables)
+        functions.extend(_pack_function(fn) for fn in result.functions)
+        variables.extend(_pack_variable(v) for v in result.variables)
         done += unit.end - unit.offset
         if shared is not None:
             shared.value = done
@@ -150,64 +163,76 @@ def _index_parallel(path: str, sections: DwarfSections, mine: list[Unit], theirs
         mapping = table.merger(local).resolve_all()
     except TypeError_ as exc:
         raise DebuginfoError(path, f"damaged DWARF: {exc}") from None
-    for fn in other.functions:
-        fn.return_type = mapping.get(fn.return_type, 0)
-        for v in (*fn.params, *fn.locals, *(v for site in fn.inline_sites for v in (*site.params, *site.locals))):
-            v.type = mapping.get(v.type, 0)
-    for v in other.variables:
-        v.type = mapping.get(v.type, 0)
-    return _finish(table, [part, _Half(table.records, other.functions, other.variables, other.units)])
+    return _finish(table, [(part, None), (other, mapping)])
 
 
-def _finish(table: TypeTable, parts: list[_Half]) -> IndexData:
+def _finish(table: TypeTable, parts: list[tuple[_Half, dict[Any, int] | None]]) -> IndexData:
+    """Model values from each half; mapping turns a worker's type ids into this table's."""
     canon = table.canonicalize()
     functions: list[Function] = []
     variables: list[Variable] = []
-    for part in parts:
-        for fn in part.functions:
-            functions.append(_function(fn, canon))
-        for v in part.variables:
-            variables.append(_variable(v, canon))
-    return IndexData("dwarf", table.records, functions, variables, sum(p.units for p in parts))
+    for part, mapping in parts:
+
+        def tid(ref: Any, mapping: dict[Any, int] | None = mapping) -> int:
+            if mapping is not None:
+                ref = mapping.get(ref, 0)
+            return canon[ref] if isinstance(ref, int) and 0 <= ref < len(canon) else 0
+
+        functions.extend(_unpack_function(t, tid) for t in part.functions)
+        variables.extend(_unpack_variable(t, tid) for t in part.variables)
+    return IndexData("dwarf", table.records, functions, variables, sum(p.units for p, _ in parts))
 
 
-def _variable(v: RawVariable, canon: list[int]) -> Variable:
-    t = v.type if isinstance(v.type, int) and 0 <= v.type < len(canon) else 0
-    return Variable(name=v.name or "", type=canon[t], kind=v.kind, location=v.location,  # type: ignore[arg-type]
-                    decl=v.decl, scope=v.scope, const_value=v.const_value, external=v.external,
-                    artificial=v.artificial, block=v.block)
+def _pack_location(loc: Location | None) -> Any:
+    return None if loc is None else (loc.expr, tuple((r.low, r.high, r.expr) for r in loc.ranges))
 
 
-def _function(fn: RawFunction, canon: list[int]) -> Function:
-    ret = fn.return_type if isinstance(fn.return_type, int) and 0 <= fn.return_type < len(canon) else 0
+def _unpack_location(t: Any) -> Location | None:
+    return None if t is None else Location(t[0], tuple(LocationRange(lo, hi, e) for lo, hi, e in t[1]))
+
+
+def _pack_decl(d: Decl | None) -> Any:
+    return None if d is None else (d.file, d.line, d.column)
+
+
+def _unpack_decl(t: Any) -> Decl | None:
+    return None if t is None else Decl(*t)
+
+
+def _pack_variable(v: RawVariable) -> tuple[Any, ...]:
+    return (v.name or "", v.type, v.kind, _pack_location(v.location), _pack_decl(v.decl), v.scope, v.const_value,
+            v.external, v.artificial, v.block)
+
+
+def _unpack_variable(t: tuple[Any, ...], tid: Callable[[Any], int]) -> Variable:
+    name, ref, kind, loc, decl, scope, const, external, artificial, block = t
+    return Variable(name=name, type=tid(ref), kind=kind, location=_unpack_location(loc), decl=_unpack_decl(decl),
+                    scope=scope, const_value=const, external=external, artificial=artificial, block=block)
+
+
+def _pack_function(fn: RawFunction) -> tuple[Any, ...]:
+    sites: dict[int, tuple[Any, ...]] = {}
+    for site in fn.inline_sites:  # one per entry address: nested copies can share it
+        if site.entry not in sites:
+            sites[site.entry] = (site.entry, site.ranges, _pack_decl(site.call),
+                                 tuple(_pack_variable(v) for v in (*site.params, *site.locals)))
+    return (fn.name or "", fn.return_type, tuple(_pack_variable(v) for v in fn.params),
+            tuple(_pack_variable(v) for v in fn.locals), _pack_decl(fn.decl), fn.linkage_name, fn.low_pc, fn.high_pc,
+            fn.ranges, fn.entry_pc, _pack_location(fn.frame_base), fn.external, fn.inline,
+            tuple(sites[entry] for entry in sorted(sites)), fn.variadic, fn.cu)
+
+
+def _unpack_function(t: tuple[Any, ...], tid: Callable[[Any], int]) -> Function:
+    (name, ret, params, locals_, decl, linkage, low, high, ranges, entry, frame_base, external, inline, sites,
+     variadic, cu) = t
     return Function(
-        name=fn.name or "",
-        return_type=canon[ret],
-        params=tuple(_variable(v, canon) for v in fn.params),
-        locals=tuple(_variable(v, canon) for v in fn.locals),
-        decl=fn.decl,
-        linkage_name=fn.linkage_name,
-        low_pc=fn.low_pc,
-        high_pc=fn.high_pc,
-        ranges=fn.ranges,
-        entry_pc=fn.entry_pc,
-        frame_base=fn.frame_base,
-        external=fn.external,
-        inline=fn.inline,  # type: ignore[arg-type]
-        inline_sites=_sites(fn, canon),
-        variadic=fn.variadic,
-        cu=fn.cu,
-    )
-
-
-def _sites(fn: RawFunction, canon: list[int]) -> tuple[InlineSite, ...]:
-    """The inlined copies by entry address (one per address: nested copies can share it)."""
-    by_entry: dict[int, InlineSite] = {}
-    for site in fn.inline_sites:
-        if site.entry not in by_entry:
-            variables = tuple(_variable(v, canon) for v in (*site.params, *site.locals))
-            by_entry[site.entry] = InlineSite(site.entry, site.ranges, site.call, variables)
-    return tuple(by_entry[entry] for entry in sorted(by_entry))
+        name=name, return_type=tid(ret), params=tuple(_unpack_variable(v, tid) for v in params),
+        locals=tuple(_unpack_variable(v, tid) for v in locals_), decl=_unpack_decl(decl), linkage_name=linkage,
+        low_pc=low, high_pc=high, ranges=ranges, entry_pc=entry, frame_base=_unpack_location(frame_base),
+        external=external, inline=inline,
+        inline_sites=tuple(InlineSite(e, r, _unpack_decl(c), tuple(_unpack_variable(v, tid) for v in vs))
+                           for e, r, c, vs in sites),
+        variadic=variadic, cu=cu)
 
 
 def _describe(exc: BaseException) -> str:
