@@ -147,7 +147,7 @@ class Debuginfo:
             self._rows[tid] = got
         return row
 
-    def _prefetch(self, ids: list[TypeId]) -> None:
+    def prefetch(self, ids: list[TypeId]) -> None:
         """Load many rows in one query (a struct's member types)."""
         missing = sorted({i for i in ids if i not in self._rows})
         for start in range(0, len(missing), 500):
@@ -311,7 +311,7 @@ class Debuginfo:
         return out
 
     def _collect(self, t: Struct, base_bits: int, via: tuple[int, ...], out: list[MemberInfo], depth: int) -> None:
-        self._prefetch([m.type for m in t.members])
+        self.prefetch([m.type for m in t.members])
         for m in t.members:
             bits = base_bits + m.bit_offset
             if m.name is None:

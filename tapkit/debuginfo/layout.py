@@ -82,7 +82,7 @@ def struct_layout(info: Debuginfo, tid: TypeId) -> StructLayout:
 
 
 def _layout(info: Debuginfo, t: Struct, base_offset: int, depth: int) -> StructLayout:
-    info._prefetch([m.type for m in t.members])
+    info.prefetch([m.type for m in t.members])
     fields: list[dict[str, Any]] = []
     for m in t.members:
         size = info.sizeof(m.type) or 0
