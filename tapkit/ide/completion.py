@@ -39,6 +39,7 @@ from tapkit.syntax import ast as A
 from tapkit.syntax.probes import expand_probe_point, probe_point_text
 
 MAX_ITEMS = 1000
+_GLOBAL_CONTINUES = frozenset({"GLOBAL", "PRIVATE", "COMMA", "EQUAL", "LSQB", "PERCENT", "MINUS"})
 
 
 class CompletionKind(Enum):
@@ -102,6 +103,8 @@ def _candidates(snap: Snapshot, uri: str, cursor: Cursor, pos: Position) -> Iter
     if prev is not None and prev.type == "ARROW":
         return  # members: round two (types from debuginfo)
     region = cursor.place.region
+    if region is Region.GLOBAL and prev is not None and prev.type not in _GLOBAL_CONTINUES:
+        region = Region.TOP  # the declaration is complete: what follows is a new item
     decls = snap.declarations(uri)
     if region is Region.PROBE_HEADER and not cursor.in_condition:
         if cursor.probe_path is not None:

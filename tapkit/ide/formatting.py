@@ -71,11 +71,11 @@ class _Elem:
 
 
 def format_text(text: str, options: FormatOptions = FormatOptions(), filename: str = "<input>") -> str:
-    """text in the canonical layout; text unchanged when it does not lex (junk characters)."""
+    """text in the canonical layout; text unchanged when it does not lex (junk characters, an open string)."""
     lexed = lex(text, filename)
     tokens = [t for t in lexed.tokens if not (t.type == "JUNK" and t.text.isspace())]
-    if any(t.type == "JUNK" for t in tokens):
-        return text
+    if any(t.type in ("JUNK", "OP_OTHER") for t in tokens):
+        return text  # characters stap cannot read: no layout to speak of
     elems = _elements(tokens, lexed.comments)
     if not elems:
         return ""

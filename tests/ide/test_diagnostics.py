@@ -1,0 +1,29 @@
+"""Diagnostics as the editor shows them: inside the document, macro-body errors at their call site."""
+
+from __future__ import annotations
+
+from tapkit.ide import document_diagnostics
+from tests.ide.conftest import FIXTURE_TAPSET, Docs
+
+
+def test_parse_error_in_a_script(docs: Docs) -> None:
+    snap, uri = docs.open("probe begin {\n  x = \n}\n")
+    [d] = document_diagnostics(snap, uri)
+    assert d.code == "parse.expected-value" and (d.span.line, d.span.column) == (3, 1)
+    assert d.span.file == snap.document(uri).filename
+
+
+def test_error_in_a_library_macro_is_placed_at_its_call(docs: Docs) -> None:
+    snap, uri = docs.open("probe begin {\n  x = @demo_broken\n}\n")
+    [d] = document_diagnostics(snap, uri)
+    assert (d.span.line, d.span.column) == (2, 7)  # the `@demo_broken` call
+    assert d.related[0].span.file == str(FIXTURE_TAPSET / "demo.stpm")
+    assert d.related[0].span.line == 9
+
+
+def test_macro_file_is_checked_as_stap_checks_library_macros(docs: Docs) -> None:
+    snap, uri = docs.open("@define ok %( 1 %)\nprobe begin {}\n", name="m.stpm")
+    [d] = document_diagnostics(snap, uri)
+    assert "library macro file" in d.message and d.span.line == 2
+    snap, uri = docs.open("@define ok2(a) %( @a %)\n", name="n.stpm")
+    assert document_diagnostics(snap, uri) == []
