@@ -28,6 +28,7 @@ from typing import Any
 
 Record = tuple[Any, ...]
 AGGREGATES = ("struct", "union", "enum")
+_NAMED = frozenset({"struct", "union", "enum", "typedef", "base"})
 
 
 class TypeError_(Exception):
@@ -245,5 +246,13 @@ class Merger:
     def resolve_all(self) -> dict[Any, int]:
         for ref in list(self.local):
             self.resolve(ref)
+        return self.finish()
+
+    def resolve_named(self) -> dict[Any, int]:
+        """Intern the types a name reaches (and what they refer to); pointers, arrays and prototypes
+        nothing named uses are only interned when a function or variable refers to them."""
+        for ref, rec in list(self.local.items()):
+            if rec[0] in _NAMED and rec[1]:
+                self.resolve(ref)
         return self.finish()
 

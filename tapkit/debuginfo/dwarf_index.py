@@ -25,6 +25,7 @@ _QUALIFIERS: dict[int, str] = {T.const_type: "const", T.volatile_type: "volatile
                T.atomic_type: "_Atomic"}
 _AGGREGATE_KINDS: dict[int, str] = {T.structure_type: "struct", T.class_type: "struct", T.union_type: "union"}
 _DATA_WIDTH: dict[int, int] = {F.Form.data1: 1, F.Form.data2: 2, F.Form.data4: 4, F.Form.data8: 8}
+_EAGER = 1 << 20  # the depth fetch() reads a DIE at: nothing is deferred any more
 _INLINE = {0: "not_inlined", 1: "inlined", 2: "declared_not_inlined", 3: "declared_inlined"}
 
 
@@ -124,7 +125,7 @@ class UnitIndexer:
         if ab.children:
             self.children(pos, scope=None, depth=1)
         merger = self.table.merger(self.local, self.fetch)
-        merger.resolve_all()
+        merger.resolve_named()
         self._finish_functions()
         for fn in self.functions:
             fn.return_type = merger.resolve(fn.return_type)
@@ -188,7 +189,7 @@ class UnitIndexer:
         ab, at, pos = reader.s.die(reader.unit, off)
         if ab is None:
             return None
-        reader.one(off, ab, at, pos, scope=None, depth=99)
+        reader.one(off, ab, at, pos, scope=None, depth=_EAGER)
         return self.local.get(ref)
 
     def import_unit(self, target: Any) -> None:
@@ -264,6 +265,8 @@ class UnitIndexer:
         elif tag == T.array_type:
             return self.array(off, ab, at, pos, depth)
         elif tag == T.subroutine_type:
+            if depth < _EAGER:  # most are function pointers of structs already indexed: read when reached
+                return self.skip(ab, at, pos)
             return self.subroutine_type(off, ab, at, pos, depth)
         elif tag == T.unspecified_type or tag == T.ptr_to_member_type:
             local[self.key(off)] = ("base", str(at.get(A.name, "void")), 0, "unspecified")
