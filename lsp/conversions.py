@@ -107,13 +107,14 @@ def _within(inner: T.Range, outer: T.Range) -> bool:
 
 
 def workspace_symbols(symbols: Iterable[ide.Symbol], index_for: IndexFor, uri_for: UriFor,
-                      enc: Encoding) -> list[T.WorkspaceSymbol]:
+                      enc: Encoding) -> list[T.SymbolInformation]:
+    """SymbolInformation rather than 3.17's WorkspaceSymbol: every client reads it (Neovim 0.7, Emacs 28)."""
     out = []
     for s in symbols:
         loc = location(s.selection_span, index_for, uri_for, enc)
         if loc is not None:
-            out.append(T.WorkspaceSymbol(name=s.name, kind=_SYMBOL_KINDS[s.kind], location=loc,
-                                         container_name=s.container or None))
+            out.append(T.SymbolInformation(name=s.name, kind=_SYMBOL_KINDS[s.kind], location=loc,
+                                           container_name=s.container or None))
     return out
 
 

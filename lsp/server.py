@@ -117,7 +117,7 @@ def document_symbol(ls: TapkitServer, params: T.DocumentSymbolParams) -> list[T.
 
 
 @server.feature(T.WORKSPACE_SYMBOL)
-async def workspace_symbol(ls: TapkitServer, params: T.WorkspaceSymbolParams) -> list[T.WorkspaceSymbol]:
+async def workspace_symbol(ls: TapkitServer, params: T.WorkspaceSymbolParams) -> list[T.SymbolInformation]:
     await ls.session.library()
     snap = ls.session.snapshot()
     found = ide.workspace_symbols(snap, params.query)
@@ -194,8 +194,12 @@ def _snippets_supported(ls: TapkitServer) -> bool:
 
 def main(tcp_port: int | None = None, host: str = "127.0.0.1") -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="tapkit lsp: %(levelname)s %(message)s")
-    if tcp_port is not None:
-        server.start_tcp(host, tcp_port)
-    else:
-        server.start_io()
-    return 0
+    try:
+        if tcp_port is not None:
+            server.start_tcp(host, tcp_port)
+        else:
+            server.start_io()
+    except SystemExit as e:  # pygls leaves through sys.exit on `exit`
+        return int(e.code or 0)
+    # LSP: 0 when `shutdown` came before the end, 1 otherwise
+    return 0 if getattr(server.protocol, "_shutdown", False) else 1
