@@ -72,10 +72,13 @@ class StapVerdict:
     def describe(self) -> str:
         if self.accepted:
             return "accepts"
-        loc = self.first_located
-        where = f" at {loc.file}:{loc.line}:{loc.column}" if loc else ""
-        head = self.first.message if self.first else "(no error message)"
-        return f"rejects: {head}{where}"
+        first, loc = self.first, self.first_located
+        head = first.message if first else "(no error message)"
+        if loc is None:
+            return f"rejects: {head}"
+        if loc is not first:  # a context line ("while processing probe …") before the located error
+            head = f"{head} / {loc.message}"
+        return f"rejects: {head} at {loc.file}:{loc.line}:{loc.column}"
 
 
 def parse_stap_errors(stderr: str, script: str) -> list[StapError]:
@@ -216,3 +219,22 @@ def stap_verdicts(jobs: Sequence[OracleJob], module: Path, workers: int = 2,
             if progress is not None:
                 progress(done, len(todo))
     return [v for v in verdicts if v is not None]
+
+
+def main(argv: Sequence[str]) -> int:
+    """`python -m tests.semantic.oracle_p2 [FILTER…]`: stap's verdict on each corpus script whose name has a FILTER."""
+    from tests.semantic.corpus_p2 import build_binaries, corpus_scripts, materialize
+    from tests.tooling import build_openafs_ko
+
+    scripts = [s for s in corpus_scripts() if not argv or any(f in s.name for f in argv)]
+    binaries = build_binaries()
+    jobs = [OracleJob(materialize(s, binaries), s.options, tuple(binaries[b] for b in s.binaries)) for s in scripts]
+    for s, v in zip(scripts, stap_verdicts(jobs, build_openafs_ko()), strict=True):
+        print(f"{s.name}: stap {v.describe()}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

@@ -108,6 +108,7 @@ def test_tapkit_check_agrees_with_stap(judged: list[Judged], openafs_ko: Path) -
     release = stap_release()
     verdict_mismatch: list[str] = []
     line_mismatch: list[str] = []
+    wrong_per_category: Counter[str] = Counter()
     both_reject = 0
     start = time.monotonic()
     for j in judged:
@@ -117,6 +118,7 @@ def test_tapkit_check_agrees_with_stap(judged: list[Judged], openafs_ko: Path) -
         try:
             result = check_script(str(j.path), options)
         except Exception as e:  # a crash is a disagreement like any other, and must not hide the others
+            wrong_per_category[j.script.category] += 1
             verdict_mismatch.append(f"{j.script.name}: stap {j.verdict.describe()}; tapkit raised "
                                     f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-3)}")
             continue
@@ -125,6 +127,7 @@ def test_tapkit_check_agrees_with_stap(judged: list[Judged], openafs_ko: Path) -
             f"rejects: {first.message} at {first.span.file}:{first.span.line}:{first.span.column}" if first
             else "rejects with no error diagnostic")
         if result.ok != j.verdict.accepted:
+            wrong_per_category[j.script.category] += 1
             verdict_mismatch.append(f"{j.script.name}: stap {j.verdict.describe()}; tapkit {ours}")
         elif not result.ok:
             both_reject += 1
@@ -134,7 +137,8 @@ def test_tapkit_check_agrees_with_stap(judged: list[Judged], openafs_ko: Path) -
     agree = (total - len(verdict_mismatch)) / total
     line_agree = (both_reject - len(line_mismatch)) / both_reject if both_reject else 1.0
     report = [f"tapkit check over {total} scripts in {time.monotonic() - start:.1f}s",
-              f"accept/reject agreement: {agree:.1%} ({len(verdict_mismatch)} disagreements)",
+              f"accept/reject agreement: {agree:.1%} ({len(verdict_mismatch)} disagreements: "
+              + ", ".join(f"{c} {wrong_per_category[c]}" for c in CATEGORIES) + ")",
               *(f"  {m}" for m in verdict_mismatch),
               f"first error on stap's line: {line_agree:.1%} of {both_reject} both-reject "
               f"({len(line_mismatch)} elsewhere)",
