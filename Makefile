@@ -5,7 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Debian packages the tests and the demo use: stap is the oracle, pahole the layout peer,
 # sdt.h builds marker fixtures, gcc builds the small C fixtures, dwz compresses some of them.
-APT_PACKAGES := systemtap systemtap-sdt-dev linux-headers-amd64 kmod dwarves gcc make binutils dwz
+# neovim, emacs-nox and elpa-eglot are the real editors the language server is tested in.
+APT_PACKAGES := systemtap systemtap-sdt-dev linux-headers-amd64 kmod dwarves gcc make binutils dwz neovim emacs-nox elpa-eglot
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps venv demo test test-fast lint tapsets clean ext
