@@ -10,11 +10,12 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from tapkit.debuginfo import formats as F
 from tapkit.debuginfo.builder import Record, TypeTable, find_cycle
 from tapkit.debuginfo.indexer import IndexData
-from tapkit.debuginfo.model import DebuginfoError, Function, Variable
+from tapkit.debuginfo.model import DebuginfoError
 
 K = F.BtfKind
 _HEADER = "HBBIIIII"  # magic version flags hdr_len type_off type_len str_off str_len
@@ -190,18 +191,18 @@ def index_btf(path: str, blob: BtfBlob, base: BtfBlob | None = None) -> IndexDat
     def final(ref: int) -> int:
         return canon[gid(ref)]
 
-    functions: list[Function] = []
+    functions: list[dict[str, Any]] = []
     for fname, proto_id, linkage in blob.functions:
         proto = blob.protos.get(proto_id) or (base.protos.get(proto_id) if base else None)
         if proto is None:
             continue
         ret, params, variadic = proto
-        functions.append(Function(
-            name=fname, return_type=final(ret),
-            params=tuple(Variable(name=n or f"arg{i + 1}", type=final(t), kind="param") for i, (n, t) in
-                         enumerate(params)),
-            locals=(), external=linkage != 0, variadic=variadic))
-    variables = [Variable(name=vname, type=final(t), kind="global", external=linkage != 0)
+        functions.append({
+            "n": fname, "r": final(ret), "p": [{"n": n or f"arg{i + 1}", "t": final(t), "k": "param"}
+                                              for i, (n, t) in enumerate(params)],
+            "l": [], "d": None, "ln": None, "lo": None, "hi": None, "rg": [], "e": None, "fb": None,
+            "x": int(linkage != 0), "i": "none", "s": [], "va": int(variadic), "cu": ""})
+    variables = [{"n": vname, "t": final(t), "k": "global", "x": int(linkage != 0)}
                  for vname, t, linkage in blob.variables]
     return IndexData("btf", table.records, functions, variables, 0)
 

@@ -82,6 +82,10 @@ class RawSite:
     locals: list[RawVariable] = field(default_factory=list)
     variadic: bool = False
 
+    @property
+    def variables(self) -> list[RawVariable]:
+        return [*self.params, *self.locals]
+
 
 Scope = RawFunction | RawSite
 

@@ -10,25 +10,16 @@ from __future__ import annotations
 import os
 import pickle
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
 
 from tapkit.debuginfo.builder import Record, TypeError_, TypeTable
 from tapkit.debuginfo.dwarf import DwarfFormatError, DwarfSections, Unit
-from tapkit.debuginfo.dwarf_index import RawFunction, RawVariable, UnitIndexer
+from tapkit.debuginfo.dwarf_index import UnitIndexer
 from tapkit.debuginfo.elf import ElfFile
-from tapkit.debuginfo.model import (
-    DebuginfoError,
-    Decl,
-    Function,
-    InlineSite,
-    Location,
-    LocationRange,
-    Progress,
-    Variable,
-)
+from tapkit.debuginfo.model import DebuginfoError, Progress
+from tapkit.debuginfo.store import function_row, retype_function, variable_row
 
 PARALLEL_MIN_BYTES = 4 << 20  # below this, forking costs more than it saves
 
@@ -43,19 +34,19 @@ class IndexData:
 
     source: str  # "dwarf" or "btf"
     records: list[Record]
-    functions: list[Function] = field(default_factory=list)
-    variables: list[Variable] = field(default_factory=list)
+    functions: list[dict[str, Any]] = field(default_factory=list)  # store.function_row form
+    variables: list[dict[str, Any]] = field(default_factory=list)  # store.variable_row form
     units: int = 0
 
 
 @dataclass(slots=True)
 class _Half:
-    """What one process indexed. Functions and globals travel as plain tuples (see _pack): a pipe
-    carries them ten times faster than dataclasses."""
+    """What one process indexed. Functions and globals travel as JSON rows: a pipe carries plain
+    containers several times faster than dataclasses, and the store writes rows anyway."""
 
     records: list[Record]
-    functions: list[tuple[Any, ...]]
-    variables: list[tuple[Any, ...]]
+    functions: list[dict[str, Any]]
+    variables: list[dict[str, Any]]
     units: int
 
 
@@ -97,8 +88,8 @@ def _split(units: list[Unit], total: int) -> int:
 
 def _run_units(path: str, sections: DwarfSections, units: list[Unit], table: TypeTable,
                progress: Progress | None, total: int, shared: Any) -> _Half:
-    functions: list[tuple[Any, ...]] = []
-    variables: list[tuple[Any, ...]] = []
+    functions: list[dict[str, Any]] = []
+    variables: list[dict[str, Any]] = []
     done = 0
     for unit in units:
         try:
@@ -106,8 +97,8 @@ def _run_units(path: str, sections: DwarfSections, units: list[Unit], table: Typ
         except DECODE_ERRORS as exc:
             raise DebuginfoError(path, f"damaged DWARF in the unit at .debug_info+{unit.offset:#x}: "
                                        f"{_describe(exc)}") from None
-        functions.extend(_pack_function(fn) for fn in result.functions)
-        variables.extend(_pack_variable(v) for v in result.variables)
+        functions.extend(function_row(fn) for fn in result.functions)
+        variables.extend(variable_row(v) for v in result.variables)
         done += unit.end - unit.offset
         if shared is not None:
             shared.value = done
@@ -169,8 +160,8 @@ def _index_parallel(path: str, sections: DwarfSections, mine: list[Unit], theirs
 def _finish(table: TypeTable, parts: list[tuple[_Half, dict[Any, int] | None]]) -> IndexData:
     """Model values from each half; mapping turns a worker's type ids into this table's."""
     canon = table.canonicalize()
-    functions: list[Function] = []
-    variables: list[Variable] = []
+    functions: list[dict[str, Any]] = []
+    variables: list[dict[str, Any]] = []
     for part, mapping in parts:
 
         def tid(ref: Any, mapping: dict[Any, int] | None = mapping) -> int:
@@ -178,61 +169,13 @@ def _finish(table: TypeTable, parts: list[tuple[_Half, dict[Any, int] | None]]) 
                 ref = mapping.get(ref, 0)
             return canon[ref] if isinstance(ref, int) and 0 <= ref < len(canon) else 0
 
-        functions.extend(_unpack_function(t, tid) for t in part.functions)
-        variables.extend(_unpack_variable(t, tid) for t in part.variables)
+        for row in part.functions:
+            retype_function(row, tid)
+        for row in part.variables:
+            row["t"] = tid(row["t"])
+        functions.extend(part.functions)
+        variables.extend(part.variables)
     return IndexData("dwarf", table.records, functions, variables, sum(p.units for p, _ in parts))
-
-
-def _pack_location(loc: Location | None) -> Any:
-    return None if loc is None else (loc.expr, tuple((r.low, r.high, r.expr) for r in loc.ranges))
-
-
-def _unpack_location(t: Any) -> Location | None:
-    return None if t is None else Location(t[0], tuple(LocationRange(lo, hi, e) for lo, hi, e in t[1]))
-
-
-def _pack_decl(d: Decl | None) -> Any:
-    return None if d is None else (d.file, d.line, d.column)
-
-
-def _unpack_decl(t: Any) -> Decl | None:
-    return None if t is None else Decl(*t)
-
-
-def _pack_variable(v: RawVariable) -> tuple[Any, ...]:
-    return (v.name or "", v.type, v.kind, _pack_location(v.location), _pack_decl(v.decl), v.scope, v.const_value,
-            v.external, v.artificial, v.block)
-
-
-def _unpack_variable(t: tuple[Any, ...], tid: Callable[[Any], int]) -> Variable:
-    name, ref, kind, loc, decl, scope, const, external, artificial, block = t
-    return Variable(name=name, type=tid(ref), kind=kind, location=_unpack_location(loc), decl=_unpack_decl(decl),
-                    scope=scope, const_value=const, external=external, artificial=artificial, block=block)
-
-
-def _pack_function(fn: RawFunction) -> tuple[Any, ...]:
-    sites: dict[int, tuple[Any, ...]] = {}
-    for site in fn.inline_sites:  # one per entry address: nested copies can share it
-        if site.entry not in sites:
-            sites[site.entry] = (site.entry, site.ranges, _pack_decl(site.call),
-                                 tuple(_pack_variable(v) for v in (*site.params, *site.locals)))
-    return (fn.name or "", fn.return_type, tuple(_pack_variable(v) for v in fn.params),
-            tuple(_pack_variable(v) for v in fn.locals), _pack_decl(fn.decl), fn.linkage_name, fn.low_pc, fn.high_pc,
-            fn.ranges, fn.entry_pc, _pack_location(fn.frame_base), fn.external, fn.inline,
-            tuple(sites[entry] for entry in sorted(sites)), fn.variadic, fn.cu)
-
-
-def _unpack_function(t: tuple[Any, ...], tid: Callable[[Any], int]) -> Function:
-    (name, ret, params, locals_, decl, linkage, low, high, ranges, entry, frame_base, external, inline, sites,
-     variadic, cu) = t
-    return Function(
-        name=name, return_type=tid(ret), params=tuple(_unpack_variable(v, tid) for v in params),
-        locals=tuple(_unpack_variable(v, tid) for v in locals_), decl=_unpack_decl(decl), linkage_name=linkage,
-        low_pc=low, high_pc=high, ranges=ranges, entry_pc=entry, frame_base=_unpack_location(frame_base),
-        external=external, inline=inline,
-        inline_sites=tuple(InlineSite(e, r, _unpack_decl(c), tuple(_unpack_variable(v, tid) for v in vs))
-                           for e, r, c, vs in sites),
-        variadic=variadic, cu=cu)
 
 
 def _describe(exc: BaseException) -> str:

@@ -2,7 +2,8 @@
 
 Tables: meta(key, value); types(id, kind, name, size, spell, rec) where rec is the builder
 record as JSON and spell its C spelling; functions(id, name, data) and variables(id, name, data)
-with the model values as JSON. Byte strings (DWARF expressions) are stored as hex.
+with the model values as JSON rows (function_row, variable_row; readers get model values back from
+function_from_json, variable_from_json). Byte strings (DWARF expressions) are stored as hex.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tapkit.debuginfo import cnames
 from tapkit.debuginfo.model import Decl, Function, InlineSite, Location, LocationRange, Variable
@@ -19,7 +21,7 @@ from tapkit.debuginfo.model import Decl, Function, InlineSite, Location, Locatio
 if TYPE_CHECKING:
     from tapkit.debuginfo.indexer import IndexData
 
-FORMAT_VERSION = 3  # bump whenever the schema or the meaning of a column changes
+FORMAT_VERSION = 4  # bump whenever the schema or the meaning of a column changes
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -58,9 +60,9 @@ def write_index(path: Path, data: IndexData, meta: dict[str, Any]) -> None:
                 rows.append((gid, rec[0], name, spellings.sizeof(gid), spellings.spell(gid), _json(rec)))
             db.executemany("INSERT INTO types VALUES (?, ?, ?, ?, ?, ?)", rows)
             db.executemany("INSERT INTO functions (name, data) VALUES (?, ?)",
-                           ((f.name, _json(function_to_json(f))) for f in data.functions))
+                           ((f["n"], _json(f)) for f in data.functions))
             db.executemany("INSERT INTO variables (name, data) VALUES (?, ?)",
-                           ((v.name, _json(variable_to_json(v))) for v in data.variables))
+                           ((v["n"], _json(v)) for v in data.variables))
             full = {**meta, "format_version": FORMAT_VERSION, "source": data.source, "units": data.units,
                     "types": len(records), "functions": len(data.functions), "variables": len(data.variables)}
             db.executemany("INSERT INTO meta VALUES (?, ?)", ((k, json.dumps(v)) for k, v in full.items()))
@@ -96,6 +98,79 @@ def _undecl(v: Any) -> Decl | None:
     return Decl(v[0], v[1], v[2]) if v else None
 
 
+class VariableFields(Protocol):
+    """What variable_row reads: a model Variable, or a reader's record of one."""
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def type(self) -> Any: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def location(self) -> Location | None: ...
+    @property
+    def decl(self) -> Decl | None: ...
+    @property
+    def scope(self) -> tuple[tuple[int, int], ...]: ...
+    @property
+    def const_value(self) -> int | bytes | None: ...
+    @property
+    def external(self) -> bool: ...
+    @property
+    def artificial(self) -> bool: ...
+    @property
+    def block(self) -> int: ...
+
+
+class SiteFields(Protocol):
+    @property
+    def entry(self) -> int: ...
+    @property
+    def ranges(self) -> tuple[tuple[int, int], ...]: ...
+    @property
+    def call(self) -> Decl | None: ...
+    @property
+    def variables(self) -> Sequence[VariableFields]: ...
+
+
+class FunctionFields(Protocol):
+    """What function_row reads: a model Function, or a reader's record of one."""
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def return_type(self) -> Any: ...
+    @property
+    def params(self) -> Sequence[VariableFields]: ...
+    @property
+    def locals(self) -> Sequence[VariableFields]: ...
+    @property
+    def decl(self) -> Decl | None: ...
+    @property
+    def linkage_name(self) -> str | None: ...
+    @property
+    def low_pc(self) -> int | None: ...
+    @property
+    def high_pc(self) -> int | None: ...
+    @property
+    def ranges(self) -> tuple[tuple[int, int], ...]: ...
+    @property
+    def entry_pc(self) -> int | None: ...
+    @property
+    def frame_base(self) -> Location | None: ...
+    @property
+    def external(self) -> bool: ...
+    @property
+    def inline(self) -> str: ...
+    @property
+    def inline_sites(self) -> Sequence[SiteFields]: ...
+    @property
+    def variadic(self) -> bool: ...
+    @property
+    def cu(self) -> str: ...
+
+
 def location_to_json(loc: Location | None) -> Any:
     if loc is None:
         return None
@@ -112,8 +187,8 @@ def location_from_json(v: Any) -> Location | None:
     return Location(ranges=tuple(LocationRange(lo, hi, bytes.fromhex(e)) for lo, hi, e in v.get("r", ())))
 
 
-def variable_to_json(v: Variable) -> dict[str, Any]:
-    out: dict[str, Any] = {"n": v.name, "t": v.type, "k": v.kind}
+def variable_row(v: VariableFields) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": v.name or "", "t": v.type, "k": v.kind}
     if v.location is not None:
         out["loc"] = location_to_json(v.location)
     if v.decl:
@@ -141,17 +216,25 @@ def variable_from_json(d: dict[str, Any]) -> Variable:
                     block=d.get("b", 0))
 
 
-def function_to_json(f: Function) -> dict[str, Any]:
-    return {"n": f.name, "r": f.return_type, "p": [variable_to_json(v) for v in f.params],
-            "l": [variable_to_json(v) for v in f.locals], "d": _decl(f.decl), "ln": f.linkage_name,
+def function_row(f: FunctionFields) -> dict[str, Any]:
+    """The JSON row of a function; its inlined copies one per entry address (nested ones can share it)."""
+    sites: dict[int, dict[str, Any]] = {}
+    for s in f.inline_sites:
+        if s.entry not in sites:
+            sites[s.entry] = {"e": s.entry, "r": [list(r) for r in s.ranges], "c": _decl(s.call),
+                              "v": [variable_row(v) for v in s.variables]}
+    return {"n": f.name or "", "r": f.return_type, "p": [variable_row(v) for v in f.params],
+            "l": [variable_row(v) for v in f.locals], "d": _decl(f.decl), "ln": f.linkage_name,
             "lo": f.low_pc, "hi": f.high_pc, "rg": [list(r) for r in f.ranges], "e": f.entry_pc,
             "fb": location_to_json(f.frame_base), "x": int(f.external), "i": f.inline,
-            "s": [_site_to_json(s) for s in f.inline_sites], "va": int(f.variadic), "cu": f.cu}
+            "s": [sites[e] for e in sorted(sites)], "va": int(f.variadic), "cu": f.cu}
 
 
-def _site_to_json(s: InlineSite) -> dict[str, Any]:
-    return {"e": s.entry, "r": [list(r) for r in s.ranges], "c": _decl(s.call),
-            "v": [variable_to_json(v) for v in s.variables]}
+def retype_function(row: dict[str, Any], tid: Any) -> None:
+    """Map every type id in a function row through tid (a reader's ids to the final table's)."""
+    row["r"] = tid(row["r"])
+    for v in (*row["p"], *row["l"], *(v for s in row["s"] for v in s["v"])):
+        v["t"] = tid(v["t"])
 
 
 def _site_from_json(d: dict[str, Any]) -> InlineSite:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tapkit.debuginfo import Debuginfo, DebuginfoError, open_debuginfo
+from tapkit.debuginfo import Debuginfo, DebuginfoError, Function, open_debuginfo
 from tapkit.debuginfo.layout import format_layout, struct_layout
-from tapkit.debuginfo.store import function_to_json
+from tapkit.debuginfo.store import function_row, retype_function
 from tests.debuginfo.conftest import Builds
 
 
@@ -26,7 +27,14 @@ def same_answers(a: Debuginfo, b: Debuginfo) -> None:
         return [(f.name, [(v.name, info.spell(v.type)) for v in (*f.params, *f.locals)]) for f in info.functions()]
 
     assert functions(a) == functions(b)
-    assert [function_to_json(f)["lo"] for f in a.functions()] == [function_to_json(f)["lo"] for f in b.functions()]
+    assert [spelled(a, f) for f in a.functions()] == [spelled(b, f) for f in b.functions()]
+
+
+def spelled(info: Debuginfo, fn: Function) -> dict[str, Any]:
+    """A function's whole row (addresses, locations, inlined copies) with type ids spelled out."""
+    row = function_row(fn)
+    retype_function(row, info.spell)
+    return row
 
 
 def test_partial_units_in_the_same_file(builds: Builds) -> None:
