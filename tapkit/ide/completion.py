@@ -16,7 +16,7 @@ from fnmatch import fnmatchcase
 
 from tapkit.diagnostics import Span
 from tapkit.ide.cursor import Cursor, Spot, cursor_at
-from tapkit.ide.declarations import AliasInfo, Declarations, FunctionInfo, assigned_vars
+from tapkit.ide.declarations import AliasInfo, Declarations, FunctionInfo, LibraryIndex, assigned_vars
 from tapkit.ide.language import (
     AT_OPERATORS,
     CONDITION_NAMES,
@@ -77,7 +77,7 @@ class Completions:
 def complete(snap: Snapshot, uri: str, pos: Position) -> Completions:
     doc = snap.document(uri)
     index = snap.lines(uri)
-    cursor = cursor_at(doc.text, doc.filename, index.offset(pos))
+    cursor = cursor_at(doc.text, doc.filename, index.offset(pos), snap.lexed(uri))
     start = index.position(cursor.prefix_start)
     replace = Span(doc.filename, start.line, start.column, pos.line, pos.column)
     items = list(_candidates(snap, uri, cursor, pos))
@@ -215,9 +215,21 @@ def _expression(snap: Snapshot, uri: str, cursor: Cursor, decls: Declarations, p
         yield Completion(b.name, CompletionKind.FUNCTION, b.signature, b.doc, b.snippet, True, "4")
     for f in decls.functions:
         yield _function(f, "3")
-    for name, overloads in snap.library.functions.items():
-        for f in overloads:
-            yield _function(f, "9" if name.startswith("_") else "4")
+    yield from _library_functions(snap.library)
+
+
+_LIBRARY_ITEMS: list[tuple[LibraryIndex, tuple[Completion, ...]]] = []
+
+
+def _library_functions(library: LibraryIndex) -> tuple[Completion, ...]:
+    """The library's functions as items, built once per loaded library (their docs cost the most)."""
+    for lib, items in _LIBRARY_ITEMS:
+        if lib is library:
+            return items
+    items = tuple(_function(f, "9" if name.startswith("_") else "4")
+                  for name, overloads in library.functions.items() for f in overloads)
+    _LIBRARY_ITEMS[:] = [(library, items)]
+    return items
 
 
 def _function(f: FunctionInfo, sort_key: str) -> Completion:

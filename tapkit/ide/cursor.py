@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from tapkit.ide.structure import Place, Region, places
+from tapkit.ide.workspace import Lexed
 from tapkit.syntax.tokens import KEYWORDS, Token, lex
 
 WORD_TYPES = frozenset({"IDENT", "PRINTFN", "TVAR", "DOLLARS", "STATOP", "AT_HIST_LINEAR", "AT_HIST_LOG",
@@ -41,39 +42,39 @@ class Cursor:
         return self.before[-1] if self.before else None
 
 
-def cursor_at(text: str, filename: str, offset: int) -> Cursor:
-    lexed = lex(text, filename)
-    # the lexer leaves blanks at the very end of a text as a JUNK token; they are no token to the cursor
-    toks = [t for t in lexed.tokens if not (t.type == "JUNK" and t.text.isspace())]
+def cursor_at(text: str, filename: str, offset: int, lexed: Lexed | None = None) -> Cursor:
+    """lexed: the text's tokens and places if already at hand (Snapshot.lexed caches them)."""
+    if lexed is None:
+        raw = lex(text, filename)
+        # the lexer leaves blanks at the very end of a text as a JUNK token; they are no token to the cursor
+        tokens = [t for t in raw.tokens if not (t.type == "JUNK" and t.text.isspace())]
+        end = Token("IDENT", "", filename, 0, 0, 0, 0, len(text), len(text))
+        lexed = Lexed(tokens, raw.comments, places([*tokens, end]), [t.end_pos for t in tokens])
+    toks = lexed.tokens
     offset = min(max(offset, 0), len(text))
     for c in lexed.comments:
         closed_block = c.text.startswith("/*") and c.text.endswith("*/") and len(c.text) >= 4
         if c.pos < offset < c.end_pos or (offset == c.end_pos and c.pos < offset and not closed_block):
             return Cursor(Spot.COMMENT, Place(Region.TOP, 0, 0), "", offset, ())
-    k = bisect_left([t.end_pos for t in toks], offset)
+    k = bisect_left(lexed.ends, offset)
     cur = toks[k] if k < len(toks) and toks[k].pos < offset <= toks[k].end_pos else None
     prefix, start, before = "", offset, toks[:k]
     if cur is not None:
         if (cur.type in ("STRING", "ARGSTR") and offset < cur.end_pos) or \
                 (cur.type == "JUNK" and cur.text.startswith('"')):
-            return Cursor(Spot.STRING, _place(toks[:k]), "", offset, tuple(toks[:k]))
+            return Cursor(Spot.STRING, lexed.places[k], "", offset, tuple(toks[:k]))
         if (cur.type == "EMBEDDED" and offset < cur.end_pos) or (cur.type == "JUNK" and cur.text.startswith("%{")):
-            return Cursor(Spot.EMBEDDED, _place(toks[:k]), "", offset, tuple(toks[:k]))
+            return Cursor(Spot.EMBEDDED, lexed.places[k], "", offset, tuple(toks[:k]))
         if cur.type in WORD_TYPES:
             prefix, start = text[cur.pos:offset], cur.pos
         else:
             before = toks[:k + 1]
-    place = _place(before)
+    place = lexed.places[len(before)]  # where the token after `before` (or the end) stands
     path: tuple[str, ...] | None = None
     condition = False
     if place.region is Region.PROBE_HEADER:
         path, condition = _probe_path(before)
     return Cursor(Spot.CODE, place, prefix, start, tuple(before), path, condition)
-
-
-def _place(before: list[Token]) -> Place:
-    sentinel = Token("IDENT", "", "", 0, 0, 0, 0, 0, 0)
-    return places([*before, sentinel])[-1]
 
 
 def _probe_path(before: list[Token]) -> tuple[tuple[str, ...] | None, bool]:

@@ -18,6 +18,7 @@ format_document checks by parsing that the tree did not change before it offers 
 from __future__ import annotations
 
 import difflib
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,6 +28,8 @@ from tapkit.ide.meaning import meaning_changed
 from tapkit.ide.structure import Place, Region, places
 from tapkit.ide.workspace import DocumentKind, Snapshot
 from tapkit.syntax.tokens import KEYWORDS, RawComment, Token, lex
+
+log = logging.getLogger("tapkit.ide")
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +309,10 @@ def format_document(snap: Snapshot, uri: str, options: FormatOptions = FormatOpt
     if formatted == doc.text:
         return []
     library = doc.kind is not DocumentKind.SCRIPT
-    if meaning_changed(doc.text, formatted, doc.filename, snap.target, snap.macros_for(doc), library) is not None:
+    why = meaning_changed(doc.text, formatted, doc.filename, snap.target, snap.macros_for(doc), library,
+                          snap.parse(uri))
+    if why is not None:  # a formatter bug: say so, and leave the text alone
+        log.warning("formatting %s would change its meaning (%s); no edits offered", doc.filename, why)
         return []
     return minimal_edits(doc.text, formatted, doc.filename)
 

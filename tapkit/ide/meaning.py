@@ -12,14 +12,15 @@ from typing import Any
 
 from tapkit.diagnostics import Span
 from tapkit.syntax import ast as A
-from tapkit.syntax.parser import LibraryMacros, parse
+from tapkit.syntax.parser import LibraryMacros, ParseResult, parse
 from tapkit.syntax.tokens import lex
 from tapkit.target import Target
 
 
 def meaning_changed(before: str, after: str, filename: str, target: Target, macros: LibraryMacros | None = None,
-                    library: bool = False) -> str | None:
-    """None when after means what before means; else what differs first, in words."""
+                    library: bool = False, parsed_before: ParseResult | None = None) -> str | None:
+    """None when after means what before means; else what differs first, in words.
+    parsed_before: before's parse with the same settings, when already at hand."""
     ta, tb = lex(before, filename), lex(after, filename)
     toks_a = [(t.type, t.text) for t in ta.tokens if not (t.type == "JUNK" and t.text.isspace())]
     toks_b = [(t.type, t.text) for t in tb.tokens if not (t.type == "JUNK" and t.text.isspace())]
@@ -31,7 +32,7 @@ def meaning_changed(before: str, after: str, filename: str, target: Target, macr
     cb = [comment_text(c.text) for c in tb.comments]
     if ca != cb:
         return "comments differ"
-    ra = parse(before, filename, target, macros, library=library)
+    ra = parsed_before or parse(before, filename, target, macros, library=library)
     rb = parse(after, filename, target, macros, library=library)
     da = [(d.code, d.message) for d in ra.diagnostics]
     db = [(d.code, d.message) for d in rb.diagnostics]

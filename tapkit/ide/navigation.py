@@ -7,6 +7,7 @@ answers here stay the fallback where the semantic pass knows nothing more.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -17,7 +18,7 @@ from tapkit.ide.language import AT_OPERATORS, FAMILY_DOCS, PRINT_FUNCTIONS, Buil
 from tapkit.ide.line_index import Position
 from tapkit.ide.workspace import Snapshot
 from tapkit.syntax import ast as A
-from tapkit.syntax.tokens import Token, lex
+from tapkit.syntax.tokens import Token
 from tapkit.syntax.walk import path_at
 
 _BUILTINS = {b.name: b for b in (*PRINT_FUNCTIONS, *AT_OPERATORS)}
@@ -60,11 +61,18 @@ def aliases_named(snap: Snapshot, uri: str, name: str) -> list[AliasInfo]:
 def aliases_reached(snap: Snapshot, uri: str, points: list[str], limit: int = 200) -> list[AliasInfo]:
     """The aliases the probe points name (wildcards matched), followed through aliases of aliases:
     together, what a probe on those points gets defined."""
-    by_name: dict[str, list[AliasInfo]] = {}
+    own: dict[str, list[AliasInfo]] = {}
     for a in snap.declarations(uri).aliases:
-        by_name.setdefault(a.name, []).append(a)
-    for name, aliases in snap.library.aliases.items():
-        by_name.setdefault(name, []).extend(aliases)
+        own.setdefault(a.name, []).append(a)
+    library = snap.library.aliases
+
+    def named(name: str) -> list[AliasInfo]:
+        hits = own.get(name) or list(library.get(name, ()))
+        if hits or "*" not in name:
+            return hits
+        return [a for table in (own, library) for n, aliases in table.items() if fnmatchcase(n, name)
+                for a in aliases][:limit]
+
     todo = [p.rstrip("?!") for p in points]
     found: dict[int, AliasInfo] = {}
     seen: set[str] = set()
@@ -73,10 +81,7 @@ def aliases_reached(snap: Snapshot, uri: str, points: list[str], limit: int = 20
         if name in seen:
             continue
         seen.add(name)
-        hits = by_name.get(name, [])
-        if not hits and "*" in name:
-            hits = [a for n, aliases in by_name.items() if fnmatchcase(n, name) for a in aliases][:limit]
-        for a in hits:
+        for a in named(name):
             found[id(a)] = a
             todo.extend(p.rstrip("?!") for p in a.points)
     return list(found.values())
@@ -103,9 +108,9 @@ def _doc(doc: DocComment | None) -> str:
 # ---------------------------------------------------------------- signature help
 
 def signature_help(snap: Snapshot, uri: str, pos: Position) -> SignatureHelp | None:
-    doc = snap.document(uri)
     offset = snap.lines(uri).offset(pos)
-    toks = [t for t in lex(doc.text, doc.filename).tokens if t.end_pos <= offset]
+    lexed = snap.lexed(uri)
+    toks = lexed.tokens[:bisect_right(lexed.ends, offset)]
     depth, commas = 0, 0
     for j in range(len(toks) - 1, 0, -1):
         t = toks[j].type
@@ -203,7 +208,9 @@ def _name_at(snap: Snapshot, uri: str, pos: Position) -> _Name | None:
             return None
     doc = snap.document(uri)
     offset = snap.lines(uri).offset(pos)
-    tok = next((t for t in lex(doc.text, doc.filename).tokens if t.pos <= offset < t.end_pos), None)
+    lexed = snap.lexed(uri)
+    k = bisect_right(lexed.ends, offset)
+    tok = lexed.tokens[k] if k < len(lexed.tokens) and lexed.tokens[k].pos <= offset else None
     if tok is not None and tok.text in _BUILTINS and tok.type != "PRINTFN":
         return _Name("operator", tok.text, Span(doc.filename, tok.line, tok.column, tok.end_line, tok.end_column))
     return None

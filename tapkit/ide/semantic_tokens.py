@@ -8,16 +8,17 @@ probe-point components. Embedded C (`%{ %}`) is left to the editor's C grammar.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
 from tapkit.diagnostics import Span
 from tapkit.ide.line_index import LineIndex
-from tapkit.ide.structure import Region, places
+from tapkit.ide.structure import Region
 from tapkit.ide.workspace import Snapshot
 from tapkit.syntax import ast as A
-from tapkit.syntax.tokens import AT_WORDS, KEYWORDS, OPERATORS, RawComment, Token, lex
+from tapkit.syntax.tokens import AT_WORDS, KEYWORDS, OPERATORS, RawComment, Token
 from tapkit.syntax.walk import walk
 
 
@@ -69,20 +70,21 @@ Kind = tuple[TokenType, frozenset[TokenModifier]]
 
 
 def semantic_tokens(snap: Snapshot, uri: str) -> list[SemanticToken]:
-    doc = snap.document(uri)
     file = snap.parse(uri).file
-    lexed = lex(doc.text, doc.filename)
+    lexed = snap.lexed(uri)
     index = snap.lines(uri)
     names = _names_from_tree(file, snap)
-    inactive = [(r.span.line, r.span.column, r.span.end_line, r.span.end_column) for r in file.inactive]
+    inactive = sorted((r.span.line, r.span.column, r.span.end_line, r.span.end_column) for r in file.inactive)
+    starts = [(sl, sc) for sl, sc, _, _ in inactive]
     macro_params = _macro_params(file)
 
     def dropped(line: int, column: int) -> bool:
-        return any((sl, sc) <= (line, column) < (el, ec) for sl, sc, el, ec in inactive)
+        k = bisect_right(starts, (line, column)) - 1  # ranges never overlap: only the last one starting before
+        return k >= 0 and (line, column) < (inactive[k][2], inactive[k][3])
 
     out: list[SemanticToken] = []
     toks = lexed.tokens
-    where = places(toks)
+    where = lexed.places
     cast_strings = _cast_strings(toks)
     for i, tok in enumerate(toks):
         if inactive and dropped(tok.line, tok.column):

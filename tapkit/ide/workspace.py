@@ -32,6 +32,7 @@ from tapkit.cache import content_hash
 from tapkit.ide.declarations import Declarations, LibraryIndex, Progress, declarations, load_library, macro_docs
 from tapkit.ide.line_index import LineIndex
 from tapkit.ide.settings import Settings
+from tapkit.ide.structure import Place, places
 from tapkit.syntax.library import (
     collect_library_macros,
     library_files,
@@ -40,6 +41,7 @@ from tapkit.syntax.library import (
     system_tapset_dir,
 )
 from tapkit.syntax.parser import LibraryMacros, ParseResult, parse
+from tapkit.syntax.tokens import RawComment, Token, lex
 from tapkit.target import Target
 
 MAX_WORKSPACE_FILES = 5000  # a workspace rooted at $HOME must not make symbol search crawl the disk
@@ -99,6 +101,17 @@ class _Cache:
             self._entries.pop(what, None)
 
 
+@dataclass(frozen=True, slots=True)
+class Lexed:
+    """A document's raw tokens (blanks the lexer left as junk at the very end dropped), its comments,
+    and where each token stands (places[i] before token i; places[-1] after the last)."""
+
+    tokens: list[Token]
+    comments: list[RawComment]
+    places: list[Place]
+    ends: list[int]  # tokens' end offsets, for bisecting
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One consistent view: documents, settings and library at the moment it was taken."""
@@ -155,6 +168,18 @@ class Snapshot:
         self._cache.put(("lines", uri), doc.text, index)
         return index
 
+    def lexed(self, uri: str) -> Lexed:
+        doc = self.document(uri)
+        cached = self._cache.get(("lexed", uri), doc.text)
+        if isinstance(cached, Lexed):
+            return cached
+        raw = lex(doc.text, doc.filename)
+        tokens = [t for t in raw.tokens if not (t.type == "JUNK" and t.text.isspace())]
+        end = Token("IDENT", "", doc.filename, 0, 0, 0, 0, len(doc.text), len(doc.text))
+        result = Lexed(tokens, raw.comments, places([*tokens, end]), [t.end_pos for t in tokens])
+        self._cache.put(("lexed", uri), doc.text, result)
+        return result
+
     # ------------------------------------------------------------ pass 1
 
     def parse(self, uri: str) -> ParseResult:
@@ -183,9 +208,15 @@ class Snapshot:
         return LibraryMacros(kept, self.macros.diagnostics, self.macros.fingerprint + "-" + content_hash(str(here)))
 
     def declarations(self, uri: str) -> Declarations:
+        result = self.parse(uri)
+        cached = self._cache.get(("declarations", uri), id(result))
+        if isinstance(cached, tuple) and cached[0] is result:  # the same tree, not one equal to it
+            return cached[1]  # type: ignore[no-any-return]
         doc = self.document(uri)
         docs = macro_docs(doc.text, doc.filename) if doc.kind is DocumentKind.MACROS else None
-        return declarations(self.parse(uri).file, docs)
+        decls = declarations(result.file, docs)
+        self._cache.put(("declarations", uri), id(result), (result, decls))
+        return decls
 
     # ------------------------------------------------------------ the workspace's files
 
@@ -284,7 +315,7 @@ class Workspace:
     def close(self, uri: str) -> None:
         with self._lock:
             self._documents.pop(uri, None)
-            for what in ("parse", "lines"):
+            for what in ("parse", "lines", "lexed", "declarations"):
                 self._cache.drop((what, uri))
 
     def version(self, uri: str) -> int | None:
