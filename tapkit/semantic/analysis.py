@@ -1,0 +1,191 @@
+"""analyze(): pass 2 over parsed script files, in stap's order, to an Analysis value.
+
+Order (stap's semantic_pass): symbols (probe derivation, alias expansion, resolution, library
+pulled in on use) -> probe conditions -> optimization with an early type check -> type
+inference -> foreach/statistics checks -> "no probes found". Each stage runs only if the ones
+before reported no error, as in stap, so the first error is the one stap would print first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tapkit.diagnostics import Diagnostic, Severity, Span
+from tapkit.runtime.printf import FormatError, parse_format
+from tapkit.semantic import ir
+from tapkit.semantic.checks import check_foreach_mutation, check_statistics
+from tapkit.semantic.effects import varuse_of
+from tapkit.semantic.errors import SemanticError
+from tapkit.semantic.infer import final_type_check
+from tapkit.semantic.library import TapsetLibrary
+from tapkit.semantic.optimize import Optimizer
+from tapkit.semantic.options import AnalysisOptions
+from tapkit.semantic.probes import ProbeSpec, derive_probes, points_of
+from tapkit.semantic.resolve import Resolver
+from tapkit.semantic.session import DerivedProbe, Session, SourceFile
+from tapkit.semantic.targets import expand_function_targets, expand_targets
+from tapkit.syntax import ast as A
+from tapkit.syntax.parser import ParseResult
+from tapkit.syntax.walk import walk
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptFile:
+    """A user file as analyze() takes it: its path, its text and pass 1's result."""
+
+    path: str
+    text: str
+    parsed: ParseResult
+
+
+@dataclass(eq=False)
+class Analysis:
+    """The result of pass 2: stap's verdict (diagnostics) and the resolved, optimized program.
+
+    probes/functions/globals are what stap would compile (unused code elided); session keeps the
+    full state for the query functions (tapkit.semantic.queries).
+    """
+
+    files: tuple[ScriptFile, ...]
+    options: AnalysisOptions
+    diagnostics: list[Diagnostic]
+    session: Session | None
+    stage: str  # the last stage that ran: "parse", "symbols", "optimize", "types", "done"
+    probes: list[DerivedProbe] = field(default_factory=list)
+    functions: dict[str, ir.FunctionDef] = field(default_factory=dict)
+    globals: list[ir.VarDef] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+
+def format_errors(tree: A.File) -> list[Diagnostic]:
+    """printf formats stap's parser rejects (pass 1): reported at the token after the format."""
+    out = []
+    for node in walk(tree):
+        if isinstance(node, A.PrintCall) and node.name in ("printf", "sprintf") and node.args:
+            fmt = node.args[0]
+            if isinstance(fmt, A.StringLiteral):
+                try:
+                    parse_format(fmt.value)
+                except FormatError as exc:
+                    out.append(Diagnostic(Severity.ERROR, "parse.format", str(exc), _after(fmt, node), kind="parse"))
+    return out
+
+
+def _after(fmt: A.StringLiteral, call: A.PrintCall) -> Span:
+    nxt = call.args[1].span if len(call.args) > 1 else None
+    if nxt is not None:
+        return nxt  # stap points at the ',' before it; the parse error line is what matters
+    end = call.span
+    return Span(end.file, end.end_line, end.end_column - 1, end.end_line, end.end_column)
+
+
+def analyze(files: Sequence[ScriptFile], library: TapsetLibrary, options: AnalysisOptions) -> Analysis:
+    files = tuple(files)
+    parse_diags: list[Diagnostic] = list(library.diagnostics)
+    for f in files:
+        parse_diags += list(f.parsed.diagnostics)
+        if f.parsed.ok:
+            parse_diags += format_errors(f.parsed.file)
+    if any(d.is_error for d in parse_diags):
+        return Analysis(files, options, parse_diags, None, "parse")
+    s = Session(library, options)
+    for f in files:
+        s.add_user_file(f.path, f.parsed.file, f.text)
+    if files:
+        s.errors.default_span = Span(files[0].path, 1, 1, 1, 1)
+    s.register()
+    warnings = [d for d in parse_diags if not d.is_error]
+    stage = "symbols"
+    try:
+        if symbols_pass(s) == 0:
+            stage = "conditions"
+            if conditions_pass(s) == 0:
+                stage = "optimize"
+                if Optimizer(s).run() == 0:
+                    stage = "types"
+                    if final_type_check(s) == 0:
+                        stage = "checks"
+                        check_foreach_mutation(s)
+                        if s.errors.count == 0:
+                            check_statistics(s)
+                        stage = "done"
+    except SemanticError as e:
+        s.errors.error(e)
+    if s.errors.count == 0 and not s.probes:
+        s.errors.error(SemanticError("sem.no-probes", "no probes found"))
+    diags = warnings + s.errors.diagnostics()
+    return Analysis(files, options, diags, s, stage, list(s.probes), dict(s.functions), list(s.globals))
+
+
+def symbols_pass(s: Session) -> int:
+    """stap's semantic_pass_symbols: derive each chosen file's probes, then resolve functions."""
+    resolver = Resolver(s)
+    i = 0
+    while i < len(s.files):
+        sf = s.files[i]
+        i += 1
+        for decl in _probes_of(s, sf):
+            spec = ProbeSpec(points_of(decl.points), decl.body, decl, sf.path, privileged=not sf.user)
+            derived: list[DerivedProbe] = []
+            derive_probes(s, spec, derived)
+            for dp in derived:
+                s.probes.append(dp)
+                try:
+                    expand_targets(s, dp)
+                except SemanticError as e:
+                    s.errors.error(e)
+                resolver.probe(dp)
+        for key in sorted(s.functions):
+            fd = s.functions[key]
+            if not fd.resolved:
+                fd.resolved = True
+                expand_function_targets(s, fd)
+                resolver.function(fd)
+        # functions pulled in while resolving functions are resolved too (stap revisits s.functions)
+        while any(not fd.resolved for fd in s.functions.values()):
+            for key in sorted(s.functions):
+                fd = s.functions[key]
+                if not fd.resolved:
+                    fd.resolved = True
+                    expand_function_targets(s, fd)
+                    resolver.function(fd)
+    return s.errors.count
+
+
+def _probes_of(s: Session, sf: SourceFile) -> list[A.ProbeDecl]:
+    if sf.user:
+        return [item for item in sf.tree.items if isinstance(item, A.ProbeDecl)]
+    assert sf.library_index is not None
+    entry = s.library.index.files[sf.library_index]
+    out = []
+    for item in entry.probes:
+        decl = sf.tree.items[item]
+        assert isinstance(decl, A.ProbeDecl)
+        out.append(decl)
+    return out
+
+
+def conditions_pass(s: Session) -> int:
+    """Probe conditions must be pure; each is inlined as `if (!(cond)) next` at the top of its body."""
+    for dp in s.probes:
+        cond = dp.condition
+        if cond is None:
+            continue
+        vu = varuse_of(cond)
+        if vu.written:
+            s.errors.error(SemanticError("sem.condition", "probe condition must not modify any variables",
+                                         s.locator.of(cond)))
+        elif vu.embedded_seen:
+            s.errors.error(SemanticError("sem.condition", "probe condition must not include impure embedded-C",
+                                         s.locator.of(cond)))
+        guard = ir.If(cond.src, ir.Unary(cond.src, "!", cond), ir.Next(cond.src), None)
+        dp.body = ir.Block(dp.body.src, [guard, dp.body])
+    return s.errors.count

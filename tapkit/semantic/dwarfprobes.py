@@ -1,0 +1,249 @@
+"""DWARF-backed probe points: kernel/module/process .function, .statement and their suffixes.
+
+Functions are matched through the debuginfo index: a glob on the name, an optional `@file`
+(a glob on the declaring file) and `:line`. Without debuginfo stap cannot resolve these: the
+kernel of another release, or a module nobody built with -g, gives stap's "missing … debuginfo"
+verdict unless --debuginfo names a file. User-space files without DWARF fall back to their ELF
+symbol table, as stap does.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from typing import TYPE_CHECKING
+
+from tapkit.debuginfo import Debuginfo, DebuginfoError, Function
+from tapkit.semantic.builtins import make_derived, number, string
+from tapkit.semantic.context import ProbeContext
+from tapkit.semantic.errors import SemanticError
+from tapkit.semantic.probes import ArgLiteral, Point, ProbeSpec
+from tapkit.semantic.suggest import levenshtein_suggest
+from tapkit.semantic.targets import load_debuginfo
+
+if TYPE_CHECKING:
+    from tapkit.semantic.session import DerivedProbe, Session
+
+_SPEC = re.compile(r"^(?P<name>[^@]*)(?:@(?P<file>[^:+]*)(?:(?P<sep>[:+])(?P<line>[\d*\-,]+))?)?$")
+
+
+def _missing_debuginfo(s: Session) -> SemanticError:
+    release = s.options.target.release
+    return SemanticError("sem.no-debuginfo", f"missing x86_64 kernel/module debuginfo [man warning::debuginfo] "
+                                             f"under '/lib/modules/{release}/build'")
+
+
+def target_spec(params: dict[str, ArgLiteral | None]) -> tuple[str, str]:
+    """(debuginfo spec, the probe point's prefix as stap prints it) for kernel/module/process points."""
+    if "module" in params:
+        name = string(params, "module") or ""
+        return f'module("{name}")', f'module("{name}")'
+    if "process" in params:
+        path = string(params, "process")
+        if "library" in params:
+            lib = string(params, "library") or ""
+            return f'process("{lib}")', f'process("{path}").library("{lib}")'
+        if path is None:
+            return "", "process"
+        return f'process("{path}")', f'process("{path}")'
+    return "kernel", "kernel"
+
+
+def _load(s: Session, spec: str) -> Debuginfo:
+    try:
+        return load_debuginfo(s, spec)
+    except DebuginfoError as exc:
+        if spec.startswith("process") or spec.startswith("/"):
+            raise
+        raise _missing_debuginfo(s) from exc
+
+
+def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
+                results: list[DerivedProbe]) -> None:
+    spec, prefix = target_spec(params)
+    if not spec:
+        raise SemanticError("sem.no-match", "no match")
+    try:
+        info = _load(s, spec)
+    except DebuginfoError:
+        _elf_fallback(s, probe, loc, params, results, spec)
+        return
+    kind = "function" if "function" in params else "statement"
+    is_return = "return" in params
+    arg = params.get(kind)
+    matches: list[Function]
+    if isinstance(arg, ArgLiteral.__args__[0]):  # a number: an address
+        address = number(params, kind) or 0
+        matches = [f for f in info.functions("*") if _covers(f, address)][:1]
+        label = f"{address:#x}"
+    else:
+        text = string(params, kind) or ""
+        matches = _match_functions(info, text, kind == "statement")
+        label = text
+    if "inline" in params:
+        matches = [f for f in matches if f.inline_sites]
+    elif "call" in params or is_return or "exported" in params:
+        matches = [f for f in matches if f.has_body]
+        if "exported" in params:
+            matches = [f for f in matches if f.external]
+    else:
+        matches = [f for f in matches if f.has_body or f.inline_sites]
+    if "label" in params or "callee" in params or "callees" in params:
+        matches = []  # labels and call sites need line and call-site records the index does not keep
+    if not matches:
+        names = [n for n in info.function_names()]
+        base = label.split("@", 1)[0]
+        sugs = levenshtein_suggest(base, names, 5) if base else ""
+        raise SemanticError("sem.no-match", "no match" + (f" (similar functions: {sugs})" if sugs else ""))
+    for fn in matches:
+        where = f"{fn.name}@{fn.decl.file}:{fn.decl.line}" if fn.decl is not None else fn.name
+        display = f'{prefix}.{kind}("{where}")' + (".return" if is_return else "")
+        ctx = ProbeContext("dwarf", display_point=display, is_return=is_return, module=spec, function=fn,
+                           debuginfo=info)
+        results.append(make_derived(s, probe, loc, ctx))
+
+
+def _covers(fn: Function, address: int) -> bool:
+    if fn.ranges:
+        return any(lo <= address < hi for lo, hi in fn.ranges)
+    return fn.low_pc is not None and fn.high_pc is not None and fn.low_pc <= address < fn.high_pc
+
+
+def _match_functions(info: Debuginfo, text: str, statement: bool) -> list[Function]:
+    m = _SPEC.match(text)
+    if m is None:
+        return []
+    name = m.group("name") or "*"
+    file_pat = m.group("file")
+    line = m.group("line")
+    found = info.functions(name)
+    if file_pat:
+        found = [f for f in found if f.decl is not None and _file_matches(f.decl.file, file_pat)]
+    if line and not statement and line.isdigit() and m.group("sep") == ":":
+        found = [f for f in found if f.decl is not None and f.decl.line == int(line)]
+    return found
+
+
+def _file_matches(path: str, pattern: str) -> bool:
+    return (fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, "*/" + pattern)
+            or os.path.basename(path) == pattern)
+
+
+def _elf_fallback(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
+                  results: list[DerivedProbe], spec: str) -> None:
+    """A user-space file without DWARF: functions come from its ELF symbols, with no $variables."""
+    path = spec[len('process("'):-2] if spec.startswith("process(") else spec
+    found = _resolve_path(path)
+    if found is None:
+        raise SemanticError("sem.no-executable", f"cannot find executable '{path}'")
+    names = elf_function_names(found)
+    text = string(params, "function") or string(params, "statement") or ""
+    pattern = text.split("@", 1)[0] or "*"
+    matches = sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
+    if not matches or "return" in params and False:
+        sugs = levenshtein_suggest(pattern, names, 5)
+        raise SemanticError("sem.no-match", "no match" + (f" (similar functions: {sugs})" if sugs else ""))
+    for name in matches:
+        ctx = ProbeContext("dwarf", display_point=f'process("{found}").function("{name}")',
+                           is_return="return" in params, module=spec)
+        results.append(make_derived(s, probe, loc, ctx))
+
+
+def _resolve_path(path: str) -> str | None:
+    import shutil
+
+    if "/" not in path:
+        return shutil.which(path)
+    return os.path.realpath(path) if os.path.isfile(path) else None
+
+
+def elf_function_names(path: str) -> list[str]:
+    """Defined function symbols (.symtab, else .dynsym) and PLT imports' names."""
+    try:
+        from elftools.elf.elffile import ELFFile
+        from elftools.elf.sections import SymbolTableSection
+    except ImportError:  # pragma: no cover - pyelftools is a dependency
+        return []
+    names: set[str] = set()
+    try:
+        with open(path, "rb") as fh:
+            elf = ELFFile(fh)
+            for sec in elf.iter_sections():
+                if isinstance(sec, SymbolTableSection):
+                    for sym in sec.iter_symbols():
+                        if sym["st_info"]["type"] == "STT_FUNC" and sym.name:
+                            names.add(sym.name.split("@", 1)[0])
+    except (OSError, ValueError):
+        return []
+    return sorted(names)
+
+
+def build_process_elf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
+                      results: list[DerivedProbe]) -> None:
+    """process(…).mark(…) and .plt(…): SDT notes and PLT entries of the file."""
+    path = string(params, "library") or string(params, "process")
+    if path is None:
+        raise SemanticError("sem.no-match", "no match")
+    found = _resolve_path(path)
+    if found is None:
+        raise SemanticError("sem.no-executable", f"cannot find executable '{path}'")
+    if "mark" in params:
+        marks = sdt_marks(found)
+        pattern = string(params, "mark") or "*"
+        provider = string(params, "provider")
+        hits = [m for m in marks if fnmatch.fnmatchcase(m[1], pattern)
+                and (provider is None or fnmatch.fnmatchcase(m[0], provider))]
+        if not hits:
+            raise SemanticError("sem.no-match", "no match")
+        for prov, name, nargs in hits:
+            ctx = ProbeContext("sdt", display_point=f'process("{found}").provider("{prov}").mark("{name}")')
+            from tapkit.semantic import ir
+            from tapkit.semantic.context import ContextVar
+
+            for i in range(1, nargs + 1):
+                ctx.variables[f"$arg{i}"] = ContextVar(f"$arg{i}", ir.LONG)
+            ctx.variables["$$name"] = ContextVar("$$name", ir.STRING)
+            ctx.variables["$$provider"] = ContextVar("$$provider", ir.STRING)
+            ctx.variables["$$parms"] = ContextVar("$$parms", ir.STRING)
+            results.append(make_derived(s, probe, loc, ctx))
+        return
+    names = elf_function_names(found)
+    pattern = string(params, "plt") or "*"
+    hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+    if not hits:
+        sugs = levenshtein_suggest(pattern, names, 5)
+        raise SemanticError("sem.no-match", "no match" + (f" (similar functions: {sugs})" if sugs else ""))
+    results.append(make_derived(s, probe, loc, ProbeContext("plt")))
+
+
+def sdt_marks(path: str) -> list[tuple[str, str, int]]:
+    """(provider, name, argument count) of the file's .note.stapsdt notes."""
+    try:
+        from elftools.elf.elffile import ELFFile
+    except ImportError:  # pragma: no cover
+        return []
+    out = []
+    try:
+        with open(path, "rb") as fh:
+            elf = ELFFile(fh)
+            sec = elf.get_section_by_name(".note.stapsdt")
+            if sec is None:
+                return []
+            data = sec.data()
+            addr = 8 if elf.elfclass == 64 else 4
+            pos = 0
+            while pos + 12 <= len(data):
+                namesz = int.from_bytes(data[pos:pos + 4], "little")
+                descsz = int.from_bytes(data[pos + 4:pos + 8], "little")
+                pos += 12
+                pos += (namesz + 3) & ~3
+                desc = data[pos:pos + descsz]
+                pos += (descsz + 3) & ~3
+                strings = desc[3 * addr:].split(b"\0")
+                if len(strings) >= 3:
+                    args = strings[2].decode(errors="replace").split()
+                    out.append((strings[0].decode(errors="replace"), strings[1].decode(errors="replace"), len(args)))
+    except (OSError, ValueError):
+        return []
+    return out

@@ -1,0 +1,122 @@
+"""Semantic errors as stap raises and prints them, and the sink that collects them in stap's order.
+
+stap throws a semantic_error at a token ("identifier 'x' at f.stp:3:5"), sometimes chained to a
+second one ("type was first inferred here"); the session prints each distinct error once. The
+sink does the same and turns each into tapkit's Diagnostic: the chain becomes `related`, and
+the message keeps stap's wording so that users (and tests) recognise it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tapkit.diagnostics import Diagnostic, Fix, Related, Severity, Span
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """A token as stap names it in messages: its span and its description (`identifier 'x'`)."""
+
+    span: Span
+    saw: str | None
+
+
+class SemanticError(Exception):
+    """One error; where is None for errors stap prints without a location ("no match")."""
+
+    def __init__(self, code: str, message: str, where: Where | None = None, chain: SemanticError | None = None,
+                 fixes: tuple[Fix, ...] = (), where2: Where | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.where = where
+        self.chain = chain
+        self.fixes = fixes
+        self.where2 = where2  # stap's second token (printed as its own line), e.g. the declaration
+
+    def with_chain(self, chain: SemanticError) -> SemanticError:
+        self.chain = chain
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Warning_:
+    code: str
+    message: str
+    where: Where | None
+
+
+class ErrorSink:
+    """Collects errors and warnings in the order stap prints them, each distinct one once."""
+
+    def __init__(self, default_span: Span) -> None:
+        self.default_span = default_span
+        self.errors: list[SemanticError] = []
+        self.warnings: list[Warning_] = []
+        self._seen: set[tuple[str, str, Span | None]] = set()
+        self._seen_warnings: set[tuple[str, Span | None]] = set()
+        self.suppress_warnings = False
+
+    def error(self, err: SemanticError) -> None:
+        key = (err.message, _chain_text(err), err.where.span if err.where else None)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.errors.append(err)
+
+    def warn(self, code: str, message: str, where: Where | None) -> None:
+        if self.suppress_warnings:
+            return
+        key = (message, where.span if where else None)
+        if key in self._seen_warnings:
+            return
+        self._seen_warnings.add(key)
+        self.warnings.append(Warning_(code, message, where))
+
+    @property
+    def count(self) -> int:
+        return len(self.errors)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        out = [self._diagnostic(e) for e in self.errors]
+        out += [Diagnostic(Severity.WARNING, w.code, w.message, w.where.span if w.where else self.default_span,
+                           kind="semantic", saw=w.where.saw if w.where else None) for w in self.warnings]
+        return out
+
+    def _diagnostic(self, err: SemanticError) -> Diagnostic:
+        related: list[Related] = []
+        message = err.message
+        span = err.where.span if err.where else None
+        saw = err.where.saw if err.where else None
+        if err.where2 is not None:
+            related.append(Related(err.where2.saw or "declared here", err.where2.span))
+        link = err.chain
+        while link is not None:
+            if link.where is None:
+                message = f"{message}: {link.message}"
+            elif span is None:  # the first located link carries the position
+                message, span, saw = f"{message}: {link.message}", link.where.span, link.where.saw
+            else:
+                related.append(Related(link.message, link.where.span))
+            link = link.chain
+        return Diagnostic(Severity.ERROR, err.code, message, span or self.default_span, kind="semantic", saw=saw,
+                          related=tuple(related), fixes=err.fixes)
+
+
+def _chain_text(err: SemanticError) -> str:
+    parts = []
+    link = err.chain
+    while link is not None:
+        parts.append(link.message)
+        link = link.chain
+    return "|".join(parts)
+
+
+def first_located(err: SemanticError) -> Where | None:
+    """The first position stap prints for err: its own token, else the first chained one's."""
+    link: SemanticError | None = err
+    while link is not None:
+        if link.where is not None:
+            return link.where
+        link = link.chain
+    return None

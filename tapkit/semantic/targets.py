@@ -1,0 +1,427 @@
+"""Target variables through debuginfo: `$var->a->b[3]`, `$$parms`, `@cast(p, "T", "kernel:m")->x`,
+`@var("g@file.c", "m")`, `@defined`, `@entry`, and autocasts (`v->x` where v holds a typed value).
+
+Each is resolved where stap resolves it -- a probe's `$` variables when the probe is derived, an
+autocast once type inference knows its operand -- and either gets a type (long; string for a
+pretty-printed `$var$`) with its C type kept as details (what the editor completes after `->`),
+or keeps the error stap would report if the expression survives optimization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tapkit.debuginfo import Array, Base, Debuginfo, DebuginfoError, Enum, Pointer, Struct, Void
+from tapkit.debuginfo.model import FunctionType, TypeId
+from tapkit.semantic import ir
+from tapkit.semantic.errors import SemanticError, Where
+from tapkit.semantic.rewrite import map_exprs
+
+if TYPE_CHECKING:
+    from tapkit.semantic.context import ProbeContext
+    from tapkit.semantic.session import DerivedProbe, Session
+
+
+@dataclass(frozen=True)
+class TargetType:
+    """A C type from debuginfo attached to a value: what `->` can reach from it.
+
+    address_of: the value is the address of an object of this type (`&$v->member`)."""
+
+    info: Debuginfo | None  # None: a type tapkit cannot see (a header @cast): `->` is not checked
+    type: TypeId
+    address_of: bool = False
+
+    def spelled(self) -> str:
+        if self.info is None:
+            return "?"
+        s = self.info.spell(self.type)
+        return f"{s} *" if self.address_of else s
+
+    def members(self) -> list[str]:
+        """Member names reachable with `->` (completion)."""
+        return [m.name for m in self.info.members(self.type)] if self.info is not None else []
+
+
+OPAQUE = TargetType(None, 0)
+
+
+def accept_unchecked(e: ir.Target) -> None:
+    """Take e as valid without debuginfo (its members cannot be checked)."""
+    e.resolved = True
+    pretty = any(c.kind == "pretty" for c in e.components)
+    e.resolved_type = ir.STRING if pretty else ir.LONG
+    e.details = None if pretty else OPAQUE
+
+
+# ---------------------------------------------------------------- loading debuginfo
+
+def load_debuginfo(s: Session, spec: str) -> Debuginfo:
+    """The debuginfo for a module spec ("kernel", 'module("m")', 'process("p")', a path), cached per run."""
+    cached = s.debuginfo_cache.get(spec)
+    if isinstance(cached, Debuginfo):
+        return cached
+    if isinstance(cached, DebuginfoError):
+        raise cached
+    from tapkit.debuginfo import load
+
+    try:
+        info = load(spec, release=s.options.target.release, overrides=dict(s.options.debuginfo) or None)
+    except DebuginfoError as exc:
+        s.debuginfo_cache[spec] = exc
+        raise
+    s.debuginfo_cache[spec] = info
+    return info
+
+
+def cast_specs(module: str) -> list[str]:
+    """@cast's module argument as debuginfo specs: "kernel:nfs" is the kernel, then module nfs."""
+    if not module:
+        return ["kernel"]
+    if "<" in module:
+        return []  # header forms need a compiler
+    out = []
+    for part in module.split(":"):
+        if not part:
+            continue
+        if part == "kernel":
+            out.append("kernel")
+        elif "/" in part:
+            out.append(f'process("{part}")')
+        else:
+            out.append(f'module("{part}")')
+    return out
+
+
+# ---------------------------------------------------------------- walking components
+
+class Walk:
+    """Follows `->`/`[]` components from a C type, with stap's error messages."""
+
+    def __init__(self, s: Session, info: Debuginfo) -> None:
+        self.s = s
+        self.info = info
+
+    def comp_where(self, c: ir.TargetComponent) -> Where:
+        return self.s.locator.component(c)
+
+    def run(self, tid: TypeId, comps: list[ir.TargetComponent], address_of: bool = False) -> tuple[TypeId, int]:
+        """The type reached and how many components were used (a pretty-print suffix stops the walk)."""
+        info = self.info
+        for i, c in enumerate(comps):
+            if c.kind == "pretty":
+                return tid, i
+            t = info.strip(tid)
+            if c.kind == "member":
+                if address_of and i == 0:
+                    pass
+                elif isinstance(t, Pointer):
+                    tid = t.target
+                    t = info.strip(tid)
+                if not isinstance(t, Struct):
+                    raise SemanticError("sem.target-access", f"invalid access '->{c.name}' vs. {info.spell(t.id)}",
+                                        self.comp_where(c))
+                found = next((m for m in info.members(t.id) if m.name == c.name), None)
+                if found is None:
+                    names = sorted((m.name for m in info.members(t.id)), key=lambda n: (len(n), n))
+                    raise SemanticError("sem.unknown-member",
+                                        f"unable to find member '{c.name}' for {info.spell(t.id)} "
+                                        f"(alternatives: {', '.join(names)})", self.comp_where(c))
+                tid = found.type
+            else:
+                if isinstance(t, Array):
+                    tid = t.element
+                elif isinstance(t, Pointer):
+                    tid = t.target
+                else:
+                    raise SemanticError("sem.target-access", f"invalid access '[{c.index}]' vs. {info.spell(t.id)}",
+                                        self.comp_where(c))
+            address_of = False
+        return tid, len(comps)
+
+    def final(self, tid: TypeId, where: Where, pretty: bool, addressof: bool) -> tuple[str, TargetType | None]:
+        """The stap type of the value reached, and its details; errors for whole structs."""
+        info = self.info
+        if pretty:
+            return ir.STRING, None
+        if addressof:
+            return ir.LONG, TargetType(info, tid, address_of=True)
+        t = info.strip(tid)
+        if isinstance(t, Struct):
+            members = [m.name for m in info.members(t.id)]
+            such = f" such as '->{members[-1]}'" if members else ""
+            decl = f" ({t.decl.file}:{t.decl.line})" if t.decl is not None else ""
+            raise SemanticError("sem.struct-value",
+                                f"'{info.spell(t.id)}'{decl} is being accessed instead of a member{such}", where)
+        if isinstance(t, Void):
+            raise SemanticError("sem.target-type", "cannot use a void value", where)
+        if isinstance(t, Base) and t.encoding == "float" and False:
+            raise SemanticError("sem.target-type", "unsupported float type", where)
+        if isinstance(t, Pointer | Array | FunctionType):
+            return ir.LONG, TargetType(info, tid)
+        if isinstance(t, Base | Enum):
+            return ir.LONG, None
+        return ir.LONG, TargetType(info, tid)
+
+
+def _last_where(s: Session, e: ir.Target, used: int) -> Where:
+    comps = [c for c in e.components[:used] if c.kind != "pretty"]
+    return s.locator.component(comps[-1]) if comps else s.locator.of(e)
+
+
+def finish(s: Session, e: ir.Target, info: Debuginfo, tid: TypeId, start_address_of: bool = False) -> None:
+    """Walk e's components from tid and record the result on e (raises SemanticError)."""
+    walker = Walk(s, info)
+    end, used = walker.run(tid, e.components, start_address_of)
+    pretty = used < len(e.components)
+    t, details = walker.final(end, _last_where(s, e, used), pretty, e.addressof)
+    e.resolved = True
+    e.resolved_type = t
+    e.details = details
+
+
+# ---------------------------------------------------------------- per probe
+
+def expand_targets(s: Session, dp: DerivedProbe) -> None:
+    """Resolve the probe's `$`-expressions, @var, @cast, @defined and @entry against its context."""
+    ctx = dp.context
+    written = _written_targets(dp.body)
+
+    def visit(e: ir.Expr) -> ir.Expr:
+        if isinstance(e, ir.Defined):
+            return _defined(s, ctx, e)
+        if isinstance(e, ir.Entry) and ctx.is_return and ctx.family == "dwarf":
+            return e.operand
+        if isinstance(e, ir.Target) and e.kind != "autocast":
+            e.written = id(e) in written
+            try:
+                resolve_target(s, ctx, e)
+            except SemanticError as err:
+                e.error = err
+        return e
+
+    map_exprs(dp.body, visit)
+    if dp.condition is not None:
+        from tapkit.semantic.rewrite import rewrite_expr
+
+        dp.condition = rewrite_expr(dp.condition, visit)
+
+
+def expand_function_targets(s: Session, fd: ir.FunctionDef) -> None:
+    """Functions have no probe context: only @cast and @var with a module resolve in them."""
+    from tapkit.semantic.context import ProbeContext
+
+    if fd.body is None:
+        return
+    ctx = ProbeContext("function")
+    written = _written_targets(fd.body)
+
+    def visit(e: ir.Expr) -> ir.Expr:
+        if isinstance(e, ir.Defined):
+            return _defined(s, ctx, e)
+        if isinstance(e, ir.Target) and e.kind in ("cast", "atvar"):
+            e.written = id(e) in written
+            try:
+                resolve_target(s, ctx, e)
+            except SemanticError as err:
+                e.error = err
+        return e
+
+    map_exprs(fd.body, visit)
+
+
+def _written_targets(body: ir.Stmt) -> set[int]:
+    out: set[int] = set()
+    for n in ir.walk(body):
+        if isinstance(n, ir.Assign):
+            out.add(id(n.left))
+        elif isinstance(n, ir.Crement):
+            out.add(id(n.operand))
+    return out
+
+
+def _defined(s: Session, ctx: ProbeContext, e: ir.Defined) -> ir.Expr:
+    op = e.operand
+    if isinstance(op, ir.Target) and op.kind != "autocast":
+        try:
+            resolve_target(s, ctx, op)
+            ok = op.resolved
+        except SemanticError:
+            ok = False
+        if ok or ctx.family in ("dwarf", "tracepoint", "procfs", "netfilter", "utrace") or op.kind != "var":
+            return ir.Number(e.src, 1 if ok else 0)
+    return e
+
+
+def resolve_target(s: Session, ctx: ProbeContext, e: ir.Target) -> None:  # noqa: C901
+    where = s.locator.of(e)
+    if e.kind == "cast":
+        resolve_cast(s, ctx, e)
+        return
+    if e.kind == "atvar":
+        resolve_atvar(s, ctx, e)
+        return
+    name = e.name
+    if e.written and not s.options.guru and ctx.family in ("dwarf", "tracepoint"):
+        raise SemanticError("sem.guru-write", "write to target variable not permitted; need stap -g", where)
+    if ctx.family == "dwarf" and ctx.function is not None and ctx.debuginfo is not None:
+        resolve_dwarf_var(s, ctx, e)
+        return
+    var = ctx.variables.get(name)
+    if ctx.family == "tracepoint":
+        from tapkit.semantic.tracepoints import resolve_tracepoint_var
+
+        resolve_tracepoint_var(s, ctx, e)
+        return
+    if ctx.family == "procfs":
+        if var is None:
+            raise SemanticError("sem.context-var", "invalid target symbol for procfs probe, $value expected", where)
+        if e.written and not var.writable:
+            raise SemanticError("sem.context-var", "procfs $value variable is read-only in a procfs write probe",
+                                where)
+        _no_components(s, e, "procfs target")
+    elif ctx.family == "netfilter":
+        if var is None:
+            raise SemanticError("sem.context-var", "unsupported context variable", where)
+        if e.written and name == "$verdict" and not s.options.guru:
+            raise SemanticError("sem.guru-write", "write to netfilter verdict requires guru mode; need stap -g",
+                                where)
+    elif ctx.family == "utrace" and ctx.variables:
+        if name == "$return" and var is None:
+            raise SemanticError("sem.context-var",
+                                'only "process(PATH_OR_PID).syscall.return" support $return.', where)
+        if var is None:
+            raise SemanticError("sem.context-var", f"invalid target symbol for utrace probe, got {name}", where)
+    if var is None:
+        return  # left for type inference: "unresolved target-symbol expression"
+    e.resolved = True
+    e.resolved_type = var.type
+
+
+def _no_components(s: Session, e: ir.Target, what: str) -> None:
+    if not e.components:
+        return
+    c = e.components[0]
+    where = s.locator.component(c)
+    if c.kind in ("index", "expr"):
+        raise SemanticError("sem.context-var", f"{what} variable '{e.name}' may not be used as array", where)
+    if c.kind == "member":
+        raise SemanticError("sem.context-var", f"{what} variable '{e.name}' may not be used as a structure", where)
+
+
+def resolve_dwarf_var(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
+    fn, info = ctx.function, ctx.debuginfo
+    assert fn is not None and info is not None
+    where = s.locator.of(e)
+    name = e.name
+    if name in ("$$parms", "$$locals", "$$vars", "$$return"):
+        e.resolved, e.resolved_type = True, ir.STRING
+        return
+    bare = name[1:]
+    if bare == "return":
+        if not ctx.is_return:
+            raise SemanticError("sem.unknown-local", _missing_local(fn, bare), where)
+        finish(s, e, info, fn.return_type)
+        return
+    var = next((v for v in fn.params if v.name == bare), None)
+    if var is None:
+        var = next((v for v in fn.locals if v.name == bare), None)
+        if var is not None and ctx.is_return:
+            pc = fn.entry_pc if fn.entry_pc is not None else fn.low_pc
+            if pc is not None and not var.available_at(pc):
+                raise SemanticError("sem.not-accessible",
+                                    f"not accessible at this address (pc: {pc:#x}) [man error::dwarf]", where)
+    if var is None:
+        raise SemanticError("sem.unknown-local", _missing_local(fn, bare), where)
+    finish(s, e, info, var.type)
+
+
+def _missing_local(fn: object, name: str) -> str:
+    from tapkit.debuginfo import Function
+
+    assert isinstance(fn, Function)
+    names = [f"${v.name}" for v in (*fn.params, *fn.locals) if v.name]
+    alternatives = f" (alternatives: {', '.join(names[:5])})" if names else ""
+    return f"unable to find local '{name}', [man error::dwarf] in {fn.name}{alternatives}"
+
+
+def resolve_cast(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
+    where = s.locator.of(e)
+    specs = cast_specs(e.module)
+    if not e.module and ctx.family == "dwarf" and ctx.debuginfo is not None:
+        t = ctx.debuginfo.find_type(e.type_name)
+        if t is not None:
+            finish(s, e, ctx.debuginfo, t.id, start_address_of=True)
+            return
+    for spec in specs:
+        try:
+            info = load_debuginfo(s, spec)
+        except DebuginfoError:
+            continue
+        t = info.find_type(e.type_name)
+        if t is not None:
+            finish(s, e, info, t.id, start_address_of=True)
+            return
+    if "<" in e.module:
+        # `kernel<linux/sched.h>`: stap compiles the header to learn the type; tapkit has no compiler
+        # in the loop, so the cast is taken as valid (its members are not checked)
+        accept_unchecked(e)
+        return
+    raise SemanticError("sem.cast-type", f"type definition '{e.type_name}' not found in '{e.module}'", where)
+
+
+def resolve_atvar(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
+    where = s.locator.of(e)
+    name, _, cu = e.name.partition("@")
+    if e.module:
+        specs = cast_specs(e.module)
+    elif ctx.family == "dwarf" and ctx.debuginfo is not None:
+        specs = []
+        info: Debuginfo | None = ctx.debuginfo
+        var = _find_global(info, name, cu)
+        if var is None:
+            raise SemanticError("sem.unknown-global", f"unable to find global '{name}' in {info.module}", where)
+        finish(s, e, info, var.type)
+        return
+    else:
+        return  # stap leaves it: "unresolved @var() expression"
+    for spec in specs:
+        try:
+            info = load_debuginfo(s, spec)
+        except DebuginfoError:
+            continue
+        var = _find_global(info, name, cu)
+        if var is not None:
+            finish(s, e, info, var.type)
+            return
+    module = e.module or "kernel"
+    raise SemanticError("sem.unknown-global", f"unable to find global '{name}' in {module}", where)
+
+
+def _find_global(info: Debuginfo, name: str, cu: str) -> object:
+    import fnmatch
+
+    for v in info.variables(name):
+        if not cu:
+            return v
+        decl = v.decl
+        if decl is not None and (fnmatch.fnmatch(decl.file, f"*{cu}") or decl.file.endswith("/" + cu)):
+            return v
+    return None
+
+
+def resolve_autocast(s: Session, e: ir.Target) -> None:
+    """`v->member` once v's C type is known (type inference calls this when details arrive)."""
+    op = e.operand
+    assert op is not None
+    details = op.details
+    if details is None:
+        return
+    if details.info is None:
+        accept_unchecked(e)
+        return
+    try:
+        finish(s, e, details.info, details.type, start_address_of=details.address_of)
+    except SemanticError as err:
+        e.error = err
