@@ -40,6 +40,16 @@ lint: venv
 test: deps venv lint ext
 	$(BIN)/pytest -q
 
+# Regenerate the generated parts of tapsets/ with tapkit gen: openafs from the real openafs.ko (built once
+# by scripts/build-openafs-ko.sh). Each file's header names its command. tapsets/vfs is hand-written.
+OPENAFS_DIR ?= $(HOME)/.cache/tapkit/fixtures/openafs
+GEN_OPENAFS = $(BIN)/tapkit gen --module openafs --debuginfo openafs=$(OPENAFS_DIR)/openafs.ko -I tapsets/openafs
+tapsets: deps venv
+	scripts/build-openafs-ko.sh $(OPENAFS_DIR)
+	$(GEN_OPENAFS) vcache dcache fcache afs_lock VenusFid -o tapsets/openafs/
+	$(GEN_OPENAFS) probes 'afs_linux_*' afs_GetDCache afs_PutDCache afs_dir_GetVerifiedBlob --prefix openafs \
+	    -o tapsets/openafs/probes.stp
+
 # The quick loop while developing: no slow (real-world fixture) tests.
 test-fast: venv
 	$(BIN)/pytest -q -m "not slow"

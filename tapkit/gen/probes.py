@@ -12,10 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tapkit.debuginfo import Base, Debuginfo, Enum, Function, Pointer, Void
+from tapkit.debuginfo import Base, Debuginfo, Enum, Function, Pointer, Variable, Void
+from tapkit.debuginfo.location import LocationError, decode
 from tapkit.gen.names import ALIAS_VARIABLES, local_name
 from tapkit.gen.target import GenTarget
 from tapkit.gen.types import GenError
+
+
+# DWARF operations SystemTap 4.8 cannot evaluate (it reports "unhandled DW_OP" or "no call sites found").
+_STAP_CANNOT = frozenset({"implicit_pointer", "GNU_implicit_pointer", "entry_value", "GNU_entry_value",
+                          "GNU_parameter_ref", "const_type", "regval_type", "deref_type", "convert", "reinterpret"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +65,8 @@ def build_probes(info: Debuginfo, patterns: Sequence[str], target: GenTarget, pr
         raise GenError("name at least one function or glob")
     by_name: dict[str, list[Function]] = {}
     for pattern in patterns:
-        found = [f for f in info.functions(pattern) if f.has_body or f.inline_sites]
+        # BTF lists functions without addresses or locations: each is a probe-able kernel function
+        found = [f for f in info.functions(pattern) if f.has_body or f.inline_sites or info.source == "btf"]
         if not found:
             raise GenError(f"no function in {info.file} matches {pattern!r}")
         for f in found:
@@ -91,14 +98,14 @@ def _alias(info: Debuginfo, name: str, copies: list[Function], others: list[Func
         if fmt is None:
             skipped.append(f"{pname} ({c_type}): passed by value, stap cannot copy it")
             continue
-        guarded = not all(_readable(f, pname) for f in copies) or any(
+        guarded = not all(info.source == "btf" or _readable(f, pname) for f in copies) or any(
             all(p.name != pname for p in f.params) for f in others)
         params.append(AliasParam(local_name(pname, ALIAS_VARIABLES), pname, fmt, c_type, guarded))
     returns = _format(info, first.return_type) if not isinstance(info.strip(first.return_type), Void) else None
     decl = f"{first.decl.file.rsplit('/', 1)[-1]}:{first.decl.line}" if first.decl else ""
     return ProbeAlias(f"{prefix}.{name}", name, f'{target.probe_point}.function("{name}")', tuple(params),
                       tuple(skipped), decl, info.stap_type_name(first.return_type), returns,
-                      any(f.has_body for f in copies))
+                      info.source == "btf" or any(f.has_body for f in copies))
 
 
 def _format(info: Debuginfo, tid: int) -> str | None:
@@ -113,13 +120,27 @@ def _format(info: Debuginfo, tid: int) -> str | None:
 
 
 def _readable(f: Function, pname: str) -> bool:
-    """Whether every probe-able copy of f holds pname where a probe on it fires."""
+    """Whether every probe-able copy of f holds pname where a probe on it fires, in a form stap 4.8 reads."""
     copies: list[bool] = []
     if f.has_body:
         p = next((p for p in f.params if p.name == pname), None)
         entry = f.entry_address
-        copies.append(p is not None and (entry is None or p.available_at(entry)))
+        copies.append(p is not None and (entry is None or _stap_reads(p, entry)))
     for site in f.inline_sites:
         v = next((v for v in site.variables if v.name == pname), None)
-        copies.append(v is not None and v.available_at(site.entry))
+        copies.append(v is not None and _stap_reads(v, site.entry))
     return all(copies)
+
+
+def _stap_reads(v: Variable, pc: int) -> bool:
+    if v.const_value is not None:
+        return True
+    if v.location is None or not v.location.covers(pc):
+        return False
+    expr = v.location.expr
+    if expr is None:
+        expr = next(r.expr for r in v.location.ranges if r.low <= pc < r.high and r.expr)
+    try:
+        return not any(op.name in _STAP_CANNOT for op in decode(expr))
+    except LocationError:
+        return False

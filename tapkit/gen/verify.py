@@ -79,10 +79,8 @@ def verify(outputs: Sequence[Output], exercise: str, request: GenRequest, debugi
     with tapset_dir_with(outputs, request.include_dirs, exercise) as tmp:
         lib, script = os.path.join(tmp, "tapset"), os.path.join(tmp, "exercise.stp")
         if request.check and not diagnostics:
-            semantic = _semantic(script, lib, request, debuginfo_path, target)
-            if semantic is not None:
-                ran.append("check")
-                diagnostics += semantic
+            ran.append("check")
+            diagnostics += _semantic(script, lib, request, debuginfo_path, target)
         stap_output = ""
         if request.check_with_stap and not diagnostics:
             ran.append("stap -p2")
@@ -118,12 +116,10 @@ def _parse_all(outputs: Sequence[Output], exercise: str) -> list[Diagnostic]:
 
 
 def _semantic(script: str, lib: str, request: GenRequest, debuginfo_path: str, target: GenTarget
-              ) -> list[Diagnostic] | None:
-    """`tapkit check` on the exercise script; None while tapkit.semantic has no check_script yet."""
-    try:
-        from tapkit.semantic import CheckOptions, check_script  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+              ) -> list[Diagnostic]:
+    """`tapkit check` on the exercise script."""
+    from tapkit.semantic import CheckOptions, check_script
+
     name = target.name if target.kind == "module" else "kernel" if target.kind == "kernel" else None
     debuginfo = (f"{name}={debuginfo_path}",) if name else (debuginfo_path,)
     options = CheckOptions(include_dirs=(lib,), release=request.release, debuginfo=debuginfo)
