@@ -1,0 +1,158 @@
+"""`tapkit lsp` latency, over stdio as an editor sees it (round one: pass 1 and the tapset library;
+the openafs.ko debuginfo index joins when the semantic pass lands).
+
+    .venv/bin/python bench/lsp_latency.py [--requests 200] [--starts 3]
+
+A ~3,000-line script is built from the Debian examples (those without embedded C). Measured:
+server start to first diagnostics and to the library loaded (cold: an empty parse cache;
+warm: the cache filled by the cold run), then p50/p99 of completion, hover, definition and
+diagnostics-after-edit (an edit sent, its version's diagnostics received: debounce included)
+over --requests requests each, and the server's resident memory. There is no peer to run
+side by side: Debian's SystemTap 4.8 has no language server (`stap --language-server` is 4.9+).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.lsp.rawclient import RawClient, initialize  # noqa: E402
+
+SERVER = [sys.executable, "-m", "tapkit.cli", "lsp"]
+RELEASE = "6.1.0-56-amd64"
+PROGRESS_END = "end"
+
+
+def build_script(lines: int = 3000) -> str:
+    text = ""
+    for p in sorted(Path("/usr/share/systemtap/examples").rglob("*.stp")):
+        t = p.read_text(errors="replace")
+        if "%{" in t:
+            continue
+        text += t + "\n"
+        if text.count("\n") >= lines:
+            break
+    return text
+
+
+def positions(text: str, pattern: str, count: int, seed: int) -> list[tuple[int, int]]:
+    """(line, character) of count random matches of pattern, cursor inside the match."""
+    found = []
+    for m in re.finditer(pattern, text):
+        line = text.count("\n", 0, m.start())
+        col = m.start() - (text.rfind("\n", 0, m.start()) + 1)
+        if text[text.rfind("\n", 0, m.start()) + 1:m.start()].isascii():
+            found.append((line, col + max(1, len(m.group(0)) // 2)))
+    random.Random(seed).shuffle(found)
+    return (found * (count // max(len(found), 1) + 1))[:count]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def start(root: Path, cache: str, text: str) -> tuple[RawClient, object, float, float]:
+    env_cache = os.environ.get("TAPKIT_CACHE_DIR")
+    os.environ["TAPKIT_CACHE_DIR"] = cache
+    t0 = time.perf_counter()
+    client, proc = RawClient.process(SERVER)
+    if env_cache is None:
+        del os.environ["TAPKIT_CACHE_DIR"]
+    else:
+        os.environ["TAPKIT_CACHE_DIR"] = env_cache
+    caps = {"window": {"workDoneProgress": True}}
+    initialize(client, root.as_uri(), caps, {"release": RELEASE})
+    uri = (root / "big.stp").as_uri()
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "systemtap", "version": 1,
+                                                            "text": text}})
+    client.wait_notification("textDocument/publishDiagnostics", lambda p: p["uri"] == uri)
+    first = time.perf_counter() - t0
+    client.wait_notification("$/progress", lambda p: p["value"].get("kind") == PROGRESS_END, timeout=300)
+    ready = time.perf_counter() - t0
+    return client, proc, first, ready
+
+
+def stop(client: RawClient, proc: object) -> None:
+    client.request(999999, "shutdown", None)
+    client.notify("exit", None)
+    proc.wait(timeout=30)  # type: ignore[attr-defined]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--starts", type=int, default=3, help="warm starts to take the median of")
+    args = ap.parse_args()
+    text = build_script()
+    root = Path(tempfile.mkdtemp(prefix="tapkit-bench-lsp-"))
+    cache = tempfile.mkdtemp(prefix="tapkit-bench-cache-")
+    uri = (root / "big.stp").as_uri()
+    print(f"script: {text.count(chr(10))} lines, {len(text)} characters")
+
+    client, proc, first, ready = start(root, cache, text)
+    print(f"cold start: first diagnostics {first:.2f} s, library loaded {ready:.2f} s")
+    stop(client, proc)
+    warm = [start(root, cache, text) for _ in range(args.starts)]
+    for c, p, _, _ in warm[:-1]:
+        stop(c, p)
+    client, proc, _, _ = warm[-1]
+    print(f"warm start (median of {args.starts}): first diagnostics "
+          f"{statistics.median(w[2] for w in warm):.2f} s, library loaded {statistics.median(w[3] for w in warm):.2f} s")
+
+    n = args.requests
+    rid = 100
+    results: dict[str, list[float]] = {}
+    calls = positions(text, r"\b[a-z_]+\(", n, 1)
+    words = positions(text, r"\b[a-z_][a-z_0-9]{3,}\b", n, 2)
+    for name, method, where in [("completion", "textDocument/completion", words),
+                                ("hover", "textDocument/hover", calls),
+                                ("definition", "textDocument/definition", calls)]:
+        times = []
+        for line, ch in where:
+            rid += 1
+            t = time.perf_counter()
+            answer = client.request(rid, method, {"textDocument": {"uri": uri},
+                                                  "position": {"line": line, "character": ch}})
+            times.append(time.perf_counter() - t)
+            assert "result" in answer, answer
+        results[name] = times
+    edits = []
+    lines = text.split("\n")
+    for version in range(2, n + 2):
+        line = random.Random(version).randrange(len(lines))
+        t = time.perf_counter()
+        client.notify("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"range": {"start": {"line": line, "character": 0},
+                                          "end": {"line": line, "character": 0}}, "text": " "}]})
+        client.wait_notification("textDocument/publishDiagnostics",
+                                 lambda p, v=version: p["uri"] == uri and p.get("version") == v)
+        edits.append(time.perf_counter() - t)
+    results["diagnostics after edit"] = edits
+    rss, peak = rss_mb(proc.pid)  # type: ignore[attr-defined]
+    print(f"{'request':24s} {'n':>5s} {'p50 ms':>8s} {'p99 ms':>8s}")
+    for name, times in results.items():
+        print(f"{name:24s} {len(times):5d} {1000 * pct(times, 50):8.1f} {1000 * pct(times, 99):8.1f}")
+    print(f"server memory: {rss:.0f} MB resident, {peak:.0f} MB peak")
+    stop(client, proc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
