@@ -59,7 +59,7 @@ def positions(text: str, pattern: str, count: int, seed: int) -> list[tuple[int,
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -112,8 +112,10 @@ def main() -> int:
     for c, p, _, _ in warm[:-1]:
         stop(c, p)
     client, proc, _, _ = warm[-1]
-    print(f"warm start (median of {args.starts}): first diagnostics "
-          f"{statistics.median(w[2] for w in warm):.2f} s, library loaded {statistics.median(w[3] for w in warm):.2f} s")
+    first_warm = statistics.median(w[2] for w in warm)
+    ready_warm = statistics.median(w[3] for w in warm)
+    print(f"warm start (median of {args.starts}): first diagnostics {first_warm:.2f} s, "
+          f"library loaded {ready_warm:.2f} s")
 
     n = args.requests
     rid = 100
