@@ -74,7 +74,11 @@ def library_files(target: Target, include_dirs: Sequence[Path | str] = (),
     seen: set[tuple[int, int]] = set()
     found: dict[str, list[Path]] = {".stpm": [], ".stp": []}
     for ext in (".stpm", ".stp"):
+        # a file named like one an earlier root already gave is skipped ("duplicate name", stap -vv);
+        # within one root, same-named files of different subdirectories are all read
+        earlier_names: set[str] = set()
         for root in roots:
+            names_here: set[str] = set()
             for d in search_dirs(root, target):
                 if not d.is_dir():
                     continue
@@ -84,10 +88,12 @@ def library_files(target: Target, include_dirs: Sequence[Path | str] = (),
                     except OSError:
                         continue
                     key = (st.st_dev, st.st_ino)
-                    if key in seen or not p.is_file():
+                    if key in seen or not p.is_file() or p.name in earlier_names:
                         continue
                     seen.add(key)
+                    names_here.add(p.name)
                     found[ext].append(p)
+            earlier_names |= names_here
     return LibraryFiles(tuple(found[".stpm"]), tuple(found[".stp"]))
 
 
