@@ -82,6 +82,11 @@ async def did_change_configuration(ls: TapkitServer, params: T.DidChangeConfigur
             ls.session.schedule(uri, delay=0)
 
 
+@server.feature(T.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+def did_change_workspace_folders(ls: TapkitServer, params: T.DidChangeWorkspaceFoldersParams) -> None:
+    ls.session.change_folders(params.event.added, params.event.removed)
+
+
 # ---------------------------------------------------------------- documents
 
 @server.feature(T.TEXT_DOCUMENT_DID_OPEN)

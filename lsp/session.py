@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,6 +82,17 @@ class Session:
         if not roots and params.root_path:
             roots.append(Path(params.root_path))
         return roots
+
+    def change_folders(self, added: Sequence[T.WorkspaceFolder], removed: Sequence[T.WorkspaceFolder]) -> None:
+        gone = {ide.uri_to_path(f.uri) for f in removed}
+        roots = [r for r in self.workspace.roots if r not in gone]
+        for f in added:
+            path = ide.uri_to_path(f.uri)
+            if path is not None and path not in roots:
+                roots.append(path)
+        self.workspace.set_roots(roots)
+        if self.library_ready.is_set():
+            self.publish_workspace_tapsets()
 
     def apply_settings(self, value: object) -> bool:
         """Configure from the client's settings object; True when the analysis must be redone."""

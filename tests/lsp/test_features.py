@@ -231,3 +231,14 @@ async def test_settings_change_reaches_the_analysis(client: RecordingClient, roo
                              section="tapkit")
     client.workspace_did_change_configuration(T.DidChangeConfigurationParams(settings=None))  # "pull them"
     await wait_until(lambda: not client.diagnostics[uri], what="diagnostics without the guru error")
+
+
+async def test_workspace_folders_can_change(client: RecordingClient, root: Path,
+                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    extra = tmp_path_factory.mktemp("second")
+    (extra / "far.stp").write_text("function far_away_fn() { return 3 }\nprobe begin {}\n")
+    assert not await client.workspace_symbol_async(T.WorkspaceSymbolParams(query="far_away_fn"))
+    client.workspace_did_change_workspace_folders(T.DidChangeWorkspaceFoldersParams(event=T.WorkspaceFoldersChangeEvent(
+        added=[T.WorkspaceFolder(uri=extra.as_uri(), name="second")], removed=[])))
+    found = await client.workspace_symbol_async(T.WorkspaceSymbolParams(query="far_away_fn"))
+    assert found and found[0].location.uri == (extra / "far.stp").as_uri()
