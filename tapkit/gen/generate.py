@@ -20,7 +20,7 @@ from tapkit.gen.probes import ProbeSet, build_probes
 from tapkit.gen.render import environment, render_exercise, render_probes, render_types
 from tapkit.gen.target import GenTarget, target_for
 from tapkit.gen.types import DEFAULT_LOCK_FORMATTERS, TypeOptions, TypeSet, build_types
-from tapkit.gen.verify import Verdict, defined_functions, library_collisions, verify
+from tapkit.gen.verify import Verdict, check_collisions, defined_functions, library_names, verify
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +70,13 @@ def generate(request: GenRequest, progress: Callable[[int, int], None] | None = 
     target = target_for(source, info, request.headers)
     label = os.path.basename(source.path)
     env = environment(request.templates)
+    library = library_names(request.release)
     model: TypeSet | ProbeSet
     outputs: tuple[Output, ...]
     if request.probes:
         compare = [open_debuginfo(p) for p in request.compare]
         prefix = request.prefix or _default_prefix(target)
-        model = build_probes(info, request.what, target, prefix, compare)
+        model = build_probes(info, request.what, target, prefix, compare, reserved=library.globals)
         outputs = (Output(request.output, render_probes(model, label, request.command, env)),)
         exercise = render_exercise(None, model, label, request.command, env)
     else:
@@ -83,12 +84,12 @@ def generate(request: GenRequest, progress: Callable[[int, int], None] | None = 
         options = TypeOptions(depth=request.depth, nest=request.nest, prefix=request.prefix or "",
                               lock_formatters=dict(request.lock_formatters), available=available)
         model = build_types(info, request.what, target, options)
+        check_collisions(model, library)
         outputs = _type_outputs(model, request, label, env)
         exercise = render_exercise(model, None, label, request.command, env)
     verdict = Verdict(())
     if request.check or request.check_with_stap:
-        extra = library_collisions(model, request.release) if request.check and not request.probes else ()
-        verdict = verify(outputs, exercise, request, source.path, target, extra)
+        verdict = verify(outputs, exercise, request, source.path, target)
     return GenResult(outputs, exercise, model, info, verdict)
 
 

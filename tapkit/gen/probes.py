@@ -18,7 +18,6 @@ from tapkit.gen.names import ALIAS_VARIABLES, local_name
 from tapkit.gen.target import GenTarget
 from tapkit.gen.types import GenError
 
-
 # DWARF operations SystemTap 4.8 cannot evaluate (it reports "unhandled DW_OP" or "no call sites found").
 _STAP_CANNOT = frozenset({"implicit_pointer", "GNU_implicit_pointer", "entry_value", "GNU_entry_value",
                           "GNU_parameter_ref", "const_type", "regval_type", "deref_type", "convert", "reinterpret"})
@@ -59,8 +58,9 @@ class ProbeSet:
 
 
 def build_probes(info: Debuginfo, patterns: Sequence[str], target: GenTarget, prefix: str,
-                 compare: Sequence[Debuginfo] = ()) -> ProbeSet:
-    """Aliases for every function matching the globs, in name order; compare: other builds of the module."""
+                 compare: Sequence[Debuginfo] = (), reserved: frozenset[str] = frozenset()) -> ProbeSet:
+    """Aliases for every function matching the globs, in name order; compare: other builds of the module;
+    reserved: names an alias variable must not take (the tapset library's globals)."""
     if not patterns:
         raise GenError("name at least one function or glob")
     by_name: dict[str, list[Function]] = {}
@@ -76,12 +76,12 @@ def build_probes(info: Debuginfo, patterns: Sequence[str], target: GenTarget, pr
     aliases = []
     for name in sorted(by_name):
         others = [f for other in compare for f in other.functions(name)]
-        aliases.append(_alias(info, name, by_name[name], others, target, prefix))
+        aliases.append(_alias(info, name, by_name[name], others, target, prefix, ALIAS_VARIABLES | reserved))
     return ProbeSet(target, prefix, tuple(patterns), tuple(aliases))
 
 
 def _alias(info: Debuginfo, name: str, copies: list[Function], others: list[Function], target: GenTarget,
-           prefix: str) -> ProbeAlias:
+           prefix: str, reserved: frozenset[str]) -> ProbeAlias:
     first = copies[0]
     order: list[str] = []
     for f in copies + others:
@@ -100,7 +100,7 @@ def _alias(info: Debuginfo, name: str, copies: list[Function], others: list[Func
             continue
         guarded = not all(info.source == "btf" or _readable(f, pname) for f in copies) or any(
             all(p.name != pname for p in f.params) for f in others)
-        params.append(AliasParam(local_name(pname, ALIAS_VARIABLES), pname, fmt, c_type, guarded))
+        params.append(AliasParam(local_name(pname, reserved), pname, fmt, c_type, guarded))
     returns = _format(info, first.return_type) if not isinstance(info.strip(first.return_type), Void) else None
     decl = f"{first.decl.file.rsplit('/', 1)[-1]}:{first.decl.line}" if first.decl else ""
     return ProbeAlias(f"{prefix}.{name}", name, f'{target.probe_point}.function("{name}")', tuple(params),

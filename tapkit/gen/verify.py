@@ -7,6 +7,7 @@ because nothing called it.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tapkit.diagnostics import Diagnostic, Severity, Span
-from tapkit.gen.probes import ProbeSet
 from tapkit.gen.target import GenTarget
 from tapkit.gen.types import GenError, TypeSet
 
@@ -52,21 +52,32 @@ def defined_functions(dirs: Sequence[str]) -> frozenset[str]:
     return frozenset(names)
 
 
-def library_collisions(model: TypeSet | ProbeSet, release: str | None) -> tuple[Diagnostic, ...]:
-    """Generated functions that stap's own tapset library already defines: raise, naming --prefix."""
-    if not isinstance(model, TypeSet):
-        return ()
+@dataclass(frozen=True, slots=True)
+class LibraryNames:
+    """The functions and globals stap's own tapset library defines (generated names must not reuse them)."""
+
+    functions: frozenset[str]
+    globals: frozenset[str]
+
+
+@functools.lru_cache(maxsize=4)
+def library_names(release: str | None) -> LibraryNames:
     from tapkit.syntax import ast
     from tapkit.syntax.library import parse_library
     from tapkit.target import Target
 
     lib = parse_library(Target(release=release) if release else Target())
-    taken = {item.name for _, r in lib.files for item in r.file.items if isinstance(item, ast.FunctionDecl)}
-    clash = sorted(set(model.function_names()) & taken)
+    items = [item for _, r in lib.files for item in r.file.items]
+    return LibraryNames(frozenset(i.name for i in items if isinstance(i, ast.FunctionDecl)),
+                        frozenset(g.name for i in items if isinstance(i, ast.GlobalDecl) for g in i.vars))
+
+
+def check_collisions(model: TypeSet, names: LibraryNames) -> None:
+    """Raise when a generated function is one the SystemTap tapset library already defines."""
+    clash = sorted(set(model.function_names()) & names.functions)
     if clash:
         raise GenError(f"generated function{'s' if len(clash) > 1 else ''} {', '.join(clash)} would collide with "
                        f"the SystemTap tapset library; choose a --prefix")
-    return ()
 
 
 def verify(outputs: Sequence[Output], exercise: str, request: GenRequest, debuginfo_path: str, target: GenTarget,
