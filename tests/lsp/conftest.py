@@ -43,6 +43,11 @@ def make_client() -> RecordingClient:
 
 
 def make_workspace(root: Path) -> Path:
+    """A workspace folder with its own tapsets/ (one documented function, one broken file) and a script.
+    The server under test also reads the system tapset library: without SystemTap, there is none."""
+    from tests.tooling import require_tool
+
+    require_tool("stap")
     (root / "tapsets").mkdir(parents=True, exist_ok=True)
     (root / "tapsets" / "mine.stp").write_text(
         "/**\n * sfunction mine_twice - Double a number\n * @n: the number\n */\n"
