@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.lsp.conftest import RELEASE, SERVER
 from tests.lsp.rawclient import RawClient, initialize
+from tests.tooling import require_tool
 
 TEXT = 'probe begin { s = "😀😀"; n = user_string_n(1, 2) }\n'
 CP = TEXT.index("user_string_n")  # code points before the name: 29
@@ -15,6 +16,7 @@ U16 = CP + 2  # each 😀 is two UTF-16 units
 
 
 def _session(tmp_path: Path, encodings: list[str] | None) -> tuple[RawClient, Any, dict[str, Any]]:
+    require_tool("stap")  # user_string_n comes from its tapset library
     client, proc = RawClient.process(SERVER)
     caps: dict[str, Any] = {"textDocument": {"completion": {"completionItem": {"snippetSupport": True}}}}
     if encodings is not None:
