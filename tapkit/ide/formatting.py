@@ -69,7 +69,6 @@ class _Elem:
     pos: int
     end_pos: int
     place: Place
-    line_comment: bool = False
     control_close: bool = False  # the `)` closing an if/while/for/foreach condition
 
 
@@ -98,7 +97,7 @@ def _elements(tokens: list[Token], comments: list[RawComment]) -> list[_Elem]:
             j += 1
         place = elems[j].place if j < len(elems) else end
         text = c.text.rstrip("\r") if not c.text.startswith("/*") else c.text
-        out.append(_Elem(text, "COMMENT", c.pos, c.end_pos, place, line_comment=not c.text.startswith("/*")))
+        out.append(_Elem(text, "COMMENT", c.pos, c.end_pos, place))
     out.extend(elems[j:])
     return out
 

@@ -28,9 +28,6 @@ class Region(Enum):
     MACRO_BODY = "macro-body"  # between a macro's `%(` and `%)`
 
 
-ITEM_STARTS = frozenset({"PROBE", "FUNCTION", "GLOBAL", "PRIVATE", "EMBEDDED"})
-
-
 @dataclass(frozen=True, slots=True)
 class Place:
     """Where a token stands. depth counts open braces; parens counts open ( and [ inside them."""
