@@ -57,7 +57,7 @@ _TOKEN_RE = re.compile(
     r"""
     [ \t\r\f\v]*
     (?:
-    (?P<ws>\n[ \t\n\r\f\v]*)
+    (?P<ws>\n[ \t\n\r\f\v]*|\Z)
   | (?P<comment>\#[^\n]*|//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))
   | (?P<embedded>%\{[\s\S]*?%\})
   | (?P<badembedded>%\{[\s\S]*)
@@ -198,6 +198,8 @@ def lex(text: str, file: str) -> LexResult:
         end = m.end()
         start = end - len(s)
         if kind == "ws":
+            if not s:  # blanks at the very end of a text with no final newline
+                break
             line += s.count("\n")
             line_start = text.rindex("\n", start, end) + 1
             continue

@@ -228,3 +228,9 @@ def test_doc_comments_attach_to_the_next_declaration() -> None:
 def test_repr_is_readable() -> None:
     e = one_expr("x = 1")
     assert repr(e) == "Assignment(op='=', target=Var(name='x')@1:15, value=NumberLiteral(value=1, text='1')@1:19)@1:15"
+
+
+@pytest.mark.parametrize("tail", ["", " ", "\t ", "\n", " \n  "])
+def test_blanks_at_the_end_of_a_file_are_not_junk(tail: str) -> None:
+    result = parse("probe begin {}" + tail, "t.stp")
+    assert result.ok, [d.message for d in result.diagnostics]
