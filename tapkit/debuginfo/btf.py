@@ -10,12 +10,12 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from tapkit.debuginfo import formats as F
 from tapkit.debuginfo.builder import Record, TypeTable, find_cycle
 from tapkit.debuginfo.indexer import IndexData
 from tapkit.debuginfo.model import DebuginfoError
+from tapkit.debuginfo.store import PackedFunction
 
 K = F.BtfKind
 _HEADER = "HBBIIIII"  # magic version flags hdr_len type_off type_len str_off str_len
@@ -191,18 +191,17 @@ def index_btf(path: str, blob: BtfBlob, base: BtfBlob | None = None) -> IndexDat
     def final(ref: int) -> int:
         return canon[gid(ref)]
 
-    functions: list[dict[str, Any]] = []
+    functions: list[PackedFunction] = []
     for fname, proto_id, linkage in blob.functions:
         proto = blob.protos.get(proto_id) or (base.protos.get(proto_id) if base else None)
         if proto is None:
             continue
         ret, params, variadic = proto
-        functions.append({
-            "n": fname, "r": final(ret), "p": [{"n": n or f"arg{i + 1}", "t": final(t), "k": "param"}
-                                              for i, (n, t) in enumerate(params)],
-            "l": [], "d": None, "ln": None, "lo": None, "hi": None, "rg": [], "e": None, "fb": None,
-            "x": int(linkage != 0), "i": "none", "s": [], "va": int(variadic), "cu": ""})
-    variables = [{"n": vname, "t": final(t), "k": "global", "x": int(linkage != 0)}
+        packed = tuple((n or f"arg{i + 1}", final(t), "param", None, None, (), None, False, False, 0)
+                       for i, (n, t) in enumerate(params))
+        functions.append((fname, final(ret), packed, (), None, None, None, None, (), None, None, linkage != 0,
+                          "none", (), variadic, ""))
+    variables = [(vname, final(t), "global", None, None, (), None, linkage != 0, False, 0)
                  for vname, t, linkage in blob.variables]
     return IndexData("btf", table.records, functions, variables, 0)
 

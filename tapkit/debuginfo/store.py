@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,7 +21,7 @@ from tapkit.debuginfo.model import Decl, Function, InlineSite, Location, Locatio
 if TYPE_CHECKING:
     from tapkit.debuginfo.indexer import IndexData
 
-FORMAT_VERSION = 4  # bump whenever the schema or the meaning of a column changes
+FORMAT_VERSION = 5  # bump whenever the schema or the meaning of a column changes
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -60,9 +60,9 @@ def write_index(path: Path, data: IndexData, meta: dict[str, Any]) -> None:
                 rows.append((gid, rec[0], name, spellings.sizeof(gid), spellings.spell(gid), _json(rec)))
             db.executemany("INSERT INTO types VALUES (?, ?, ?, ?, ?, ?)", rows)
             db.executemany("INSERT INTO functions (name, data) VALUES (?, ?)",
-                           ((f["n"], _json(f)) for f in data.functions))
+                           ((f[0], _json(function_json(f))) for f in data.functions))
             db.executemany("INSERT INTO variables (name, data) VALUES (?, ?)",
-                           ((v["n"], _json(v)) for v in data.variables))
+                           ((v[0], _json(variable_json(v))) for v in data.variables))
             full = {**meta, "format_version": FORMAT_VERSION, "source": data.source, "units": data.units,
                     "types": len(records), "functions": len(data.functions), "variables": len(data.variables)}
             db.executemany("INSERT INTO meta VALUES (?, ?)", ((k, json.dumps(v)) for k, v in full.items()))
@@ -171,14 +171,6 @@ class FunctionFields(Protocol):
     def cu(self) -> str: ...
 
 
-def location_to_json(loc: Location | None) -> Any:
-    if loc is None:
-        return None
-    if loc.expr is not None:
-        return {"e": loc.expr.hex()}
-    return {"r": [[r.low, r.high, r.expr.hex()] for r in loc.ranges]}
-
-
 def location_from_json(v: Any) -> Location | None:
     if v is None:
         return None
@@ -187,23 +179,89 @@ def location_from_json(v: Any) -> Location | None:
     return Location(ranges=tuple(LocationRange(lo, hi, bytes.fromhex(e)) for lo, hi, e in v.get("r", ())))
 
 
-def variable_row(v: VariableFields) -> dict[str, Any]:
-    out: dict[str, Any] = {"n": v.name or "", "t": v.type, "k": v.kind}
-    if v.location is not None:
-        out["loc"] = location_to_json(v.location)
-    if v.decl:
-        out["d"] = _decl(v.decl)
-    if v.scope:
-        out["sc"] = [list(r) for r in v.scope]
-    if v.const_value is not None:
-        out["cv"] = v.const_value if isinstance(v.const_value, int) else {"b": v.const_value.hex()}
-    if v.external:
+# Readers hand the store functions and globals as compact tuples (far smaller than dicts or model
+# objects, and quick to pickle between processes); the JSON row is built as each one is written.
+#   variable: (name, type, kind, location, decl, scope, const_value, external, artificial, block)
+#     location: None | (expr bytes | None, ((low, high, expr), ...)); decl: None | (file, line, column)
+#   function: (name, return_type, params, locals, decl, linkage_name, low_pc, high_pc, ranges, entry_pc,
+#     frame_base, external, inline, sites, variadic, cu); site: (entry, ranges, call decl, variables)
+PackedVariable = tuple[Any, ...]
+PackedFunction = tuple[Any, ...]
+
+
+def _pack_location(loc: Location | None) -> Any:
+    return None if loc is None else (loc.expr, tuple((r.low, r.high, r.expr) for r in loc.ranges))
+
+
+def _pack_decl(d: Decl | None) -> Any:
+    return None if d is None else (d.file, d.line, d.column)
+
+
+def pack_variable(v: VariableFields) -> PackedVariable:
+    return (v.name or "", v.type, v.kind, _pack_location(v.location), _pack_decl(v.decl), v.scope, v.const_value,
+            v.external, v.artificial, v.block)
+
+
+def pack_function(f: FunctionFields) -> PackedFunction:
+    """A function as a tuple; its inlined copies one per entry address (nested ones can share it)."""
+    sites: dict[int, tuple[Any, ...]] = {}
+    for s in f.inline_sites:
+        if s.entry not in sites:
+            sites[s.entry] = (s.entry, s.ranges, _pack_decl(s.call), tuple(pack_variable(v) for v in s.variables))
+    return (f.name or "", f.return_type, tuple(pack_variable(v) for v in f.params),
+            tuple(pack_variable(v) for v in f.locals), _pack_decl(f.decl), f.linkage_name, f.low_pc, f.high_pc,
+            f.ranges, f.entry_pc, _pack_location(f.frame_base), f.external, f.inline,
+            tuple(sites[e] for e in sorted(sites)), f.variadic, f.cu)
+
+
+def retype_variable(t: PackedVariable, tid: Callable[[Any], Any]) -> PackedVariable:
+    return (t[0], tid(t[1]), *t[2:])
+
+
+def retype_function(t: PackedFunction, tid: Callable[[Any], Any]) -> PackedFunction:
+    """The same function with every type id mapped through tid (a reader's ids to the final table's)."""
+    sites = tuple((e, r, c, tuple(retype_variable(v, tid) for v in vs)) for e, r, c, vs in t[13])
+    return (t[0], tid(t[1]), tuple(retype_variable(v, tid) for v in t[2]), tuple(retype_variable(v, tid) for v in t[3]),
+            *t[4:13], sites, *t[14:])
+
+
+def _location_json(t: Any) -> Any:
+    if t is None:
+        return None
+    if t[0] is not None:
+        return {"e": t[0].hex()}
+    return {"r": [[lo, hi, e.hex()] for lo, hi, e in t[1]]}
+
+
+def variable_json(t: PackedVariable) -> dict[str, Any]:
+    name, ref, kind, loc, decl, scope, const, external, artificial, block = t
+    out: dict[str, Any] = {"n": name, "t": ref, "k": kind}
+    if loc is not None:
+        out["loc"] = _location_json(loc)
+    if decl:
+        out["d"] = list(decl)
+    if scope:
+        out["sc"] = [list(r) for r in scope]
+    if const is not None:
+        out["cv"] = const if isinstance(const, int) else {"b": const.hex()}
+    if external:
         out["x"] = 1
-    if v.artificial:
+    if artificial:
         out["a"] = 1
-    if v.block:
-        out["b"] = v.block
+    if block:
+        out["b"] = block
     return out
+
+
+def function_json(t: PackedFunction) -> dict[str, Any]:
+    (name, ret, params, locals_, decl, linkage, low, high, ranges, entry, frame_base, external, inline, sites,
+     variadic, cu) = t
+    return {"n": name, "r": ret, "p": [variable_json(v) for v in params], "l": [variable_json(v) for v in locals_],
+            "d": list(decl) if decl else None, "ln": linkage, "lo": low, "hi": high, "rg": [list(r) for r in ranges],
+            "e": entry, "fb": _location_json(frame_base), "x": int(external), "i": inline,
+            "s": [{"e": e, "r": [list(r) for r in rs], "c": list(c) if c else None,
+                   "v": [variable_json(v) for v in vs]} for e, rs, c, vs in sites],
+            "va": int(variadic), "cu": cu}
 
 
 def variable_from_json(d: dict[str, Any]) -> Variable:
@@ -217,24 +275,8 @@ def variable_from_json(d: dict[str, Any]) -> Variable:
 
 
 def function_row(f: FunctionFields) -> dict[str, Any]:
-    """The JSON row of a function; its inlined copies one per entry address (nested ones can share it)."""
-    sites: dict[int, dict[str, Any]] = {}
-    for s in f.inline_sites:
-        if s.entry not in sites:
-            sites[s.entry] = {"e": s.entry, "r": [list(r) for r in s.ranges], "c": _decl(s.call),
-                              "v": [variable_row(v) for v in s.variables]}
-    return {"n": f.name or "", "r": f.return_type, "p": [variable_row(v) for v in f.params],
-            "l": [variable_row(v) for v in f.locals], "d": _decl(f.decl), "ln": f.linkage_name,
-            "lo": f.low_pc, "hi": f.high_pc, "rg": [list(r) for r in f.ranges], "e": f.entry_pc,
-            "fb": location_to_json(f.frame_base), "x": int(f.external), "i": f.inline,
-            "s": [sites[e] for e in sorted(sites)], "va": int(f.variadic), "cu": f.cu}
-
-
-def retype_function(row: dict[str, Any], tid: Any) -> None:
-    """Map every type id in a function row through tid (a reader's ids to the final table's)."""
-    row["r"] = tid(row["r"])
-    for v in (*row["p"], *row["l"], *(v for s in row["s"] for v in s["v"])):
-        v["t"] = tid(v["t"])
+    """The JSON row of a function (what the functions table holds)."""
+    return function_json(pack_function(f))
 
 
 def _site_from_json(d: dict[str, Any]) -> InlineSite:

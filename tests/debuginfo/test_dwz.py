@@ -11,7 +11,7 @@ import pytest
 
 from tapkit.debuginfo import Debuginfo, DebuginfoError, Function, open_debuginfo
 from tapkit.debuginfo.layout import format_layout, struct_layout
-from tapkit.debuginfo.store import function_row, retype_function
+from tapkit.debuginfo.store import function_json, pack_function, retype_function
 from tests.debuginfo.conftest import Builds
 
 
@@ -32,9 +32,7 @@ def same_answers(a: Debuginfo, b: Debuginfo) -> None:
 
 def spelled(info: Debuginfo, fn: Function) -> dict[str, Any]:
     """A function's whole row (addresses, locations, inlined copies) with type ids spelled out."""
-    row = function_row(fn)
-    retype_function(row, info.spell)
-    return row
+    return function_json(retype_function(pack_function(fn), info.spell))
 
 
 def test_partial_units_in_the_same_file(builds: Builds) -> None:
