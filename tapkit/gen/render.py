@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from tapkit.gen.probes import ProbeSet
-from tapkit.gen.types import Accessor, TypeSet, TypeSpec
+from tapkit.gen.types import Accessor, Field, TypeSet, TypeSpec
 
 TEMPLATE_NAMES = ("header.j2", "types.stp.j2", "probes.stp.j2", "exercise.stp.j2")
 
@@ -29,7 +30,7 @@ def environment(templates: str | os.PathLike[str] | None = None) -> jinja2.Envir
                              autoescape=False)
     env.filters["comment"] = comment_text
     env.filters["cstring"] = string_literal_body
-    env.globals.update(describe=describe, args=get_arguments)
+    env.globals.update(describe=describe, chunks=get_parts, max_args=MAX_PRINT_ARGS)
     return env
 
 
@@ -65,8 +66,31 @@ def describe(a: Accessor) -> str:
     return f"{what}{a.member} ({a.c_type}, {where})"
 
 
-def get_arguments(spec: TypeSpec) -> list[str]:
-    return [e for f in spec.fields for e in f.exprs]
+MAX_PRINT_ARGS = 32  # stap's translator refuses a print/sprintf with more values ("too many arguments to print")
+
+
+@dataclass(frozen=True, slots=True)
+class GetPart:
+    """Consecutive fields whose values fit one sprintf."""
+
+    fields: tuple[Field, ...]
+    first: bool
+
+    @property
+    def args(self) -> list[str]:
+        return [e for f in self.fields for e in f.exprs]
+
+
+def get_parts(spec: TypeSpec) -> list[GetPart]:
+    parts: list[list[Field]] = [[]]
+    count = 0
+    for f in spec.fields:
+        if parts[-1] and count + len(f.exprs) > MAX_PRINT_ARGS:
+            parts.append([])
+            count = 0
+        parts[-1].append(f)
+        count += len(f.exprs)
+    return [GetPart(tuple(p), i == 0) for i, p in enumerate(parts) if p]
 
 
 def render_types(types: TypeSet, specs: Sequence[TypeSpec], roots: Sequence[str], source: str, command: str,
