@@ -38,6 +38,7 @@ class ProbeContext:
     variables: dict[str, ContextVar] = field(default_factory=dict)
     tracepoint: Any = None  # tapkit.semantic.tracepoints.Tracepoint
     family_label: str = ""  # stap's name for the family in messages ("tracepoint", "procfs", …)
+    statement: bool = False  # a .statement probe (fires inside the function, not at its entry)
 
     @property
     def has_dwarf(self) -> bool:

@@ -18,9 +18,11 @@ from tapkit.debuginfo import Debuginfo, DebuginfoError, Function
 from tapkit.semantic.builtins import make_derived, number, string
 from tapkit.semantic.context import ProbeContext
 from tapkit.semantic.errors import SemanticError
+from tapkit.semantic.lines import has_line, line_records
 from tapkit.semantic.probes import ArgLiteral, Point, ProbeSpec
 from tapkit.semantic.suggest import levenshtein_suggest
 from tapkit.semantic.targets import load_debuginfo
+from tapkit.syntax import ast as A
 
 if TYPE_CHECKING:
     from tapkit.semantic.session import DerivedProbe, Session
@@ -64,6 +66,17 @@ def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgL
     spec, prefix = target_spec(params)
     if not spec:
         raise SemanticError("sem.no-match", "no match")
+    module = string(params, "module")
+    if module is not None and any(ch in module for ch in "*?["):
+        names = module_names(s, module)
+        if not names:
+            raise _missing_debuginfo(s)
+        for name in names:
+            sub = dict(params)
+            sub["module"] = A.StringLiteral(params["module"].span if params["module"] else loc.comps[0].where.span,
+                                            name)
+            build_dwarf(s, probe, loc, sub, results)
+        return
     try:
         info = _load(s, spec)
     except DebuginfoError:
@@ -71,9 +84,12 @@ def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgL
         return
     kind = "function" if "function" in params else "statement"
     is_return = "return" in params
+    if is_return and spec.startswith("process"):
+        # uretprobes need kernel exports stap reads from the symbol table it lacks for this release
+        raise SemanticError("sem.no-uretprobes", "process return probes not available [man error::inode-uprobes]")
     arg = params.get(kind)
     matches: list[Function]
-    if isinstance(arg, ArgLiteral.__args__[0]):  # a number: an address
+    if isinstance(arg, A.NumberLiteral):  # a number: an address
         address = number(params, kind) or 0
         matches = [f for f in info.functions("*") if _covers(f, address)][:1]
         label = f"{address:#x}"
@@ -100,8 +116,22 @@ def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgL
         where = f"{fn.name}@{fn.decl.file}:{fn.decl.line}" if fn.decl is not None else fn.name
         display = f'{prefix}.{kind}("{where}")' + (".return" if is_return else "")
         ctx = ProbeContext("dwarf", display_point=display, is_return=is_return, module=spec, function=fn,
-                           debuginfo=info)
+                           debuginfo=info, statement=kind == "statement")
         results.append(make_derived(s, probe, loc, ctx))
+
+
+def module_names(s: Session, pattern: str) -> list[str]:
+    """Installed kernel modules (and --debuginfo ones) whose name matches a glob."""
+    names = {n for n in s.options.debuginfo if n not in ("kernel", "*")}
+    dep = f"/lib/modules/{s.options.target.release}/modules.dep"
+    try:
+        with open(dep, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                base = os.path.basename(line.split(":", 1)[0])
+                names.add(re.sub(r"\.ko(\.(xz|gz|zst))?$", "", base).replace("-", "_"))
+    except OSError:
+        pass
+    return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
 
 
 def _covers(fn: Function, address: int) -> bool:
@@ -122,7 +152,40 @@ def _match_functions(info: Debuginfo, text: str, statement: bool) -> list[Functi
         found = [f for f in found if f.decl is not None and _file_matches(f.decl.file, file_pat)]
     if line and not statement and line.isdigit() and m.group("sep") == ":":
         found = [f for f in found if f.decl is not None and f.decl.line == int(line)]
+    if line and statement and m.group("sep") == ":":
+        wanted = _line_range(line)
+        if wanted is None:
+            return []
+        records = line_records(info.file)
+        found = [f for f in found if _has_code(info, f, records, wanted)]
     return found
+
+
+def _line_range(text: str) -> range | None:
+    """`42`, `40-50` (stap's statement line ranges)."""
+    try:
+        if "-" in text:
+            lo, hi = text.split("-", 1)
+            return range(int(lo), int(hi) + 1)
+        return range(int(text), int(text) + 1)
+    except ValueError:
+        return None
+
+
+def _has_code(info: Debuginfo, fn: Function, records: dict[str, set[int]], wanted: range) -> bool:
+    """Some line of wanted has code and lies in fn (after its declaration, before the next function's)."""
+    if fn.decl is None:
+        return False
+    start = fn.decl.line
+    later = [g.decl.line for g in info.functions("*")
+             if g.decl is not None and g.decl.file == fn.decl.file and g.decl.line > start]
+    stop = min(later) if later else 1 << 30
+    lines = [n for n in wanted if start <= n < stop]
+    if not lines:
+        return False
+    return has_line(records, fn.decl.file, range(lines[0], lines[-1] + 1)) and any(
+        n in recorded for path, recorded in records.items() if path == fn.decl.file or path.endswith(
+            "/" + os.path.basename(fn.decl.file)) for n in lines)
 
 
 def _file_matches(path: str, pattern: str) -> bool:
@@ -208,13 +271,12 @@ def build_process_elf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str
             ctx.variables["$$parms"] = ContextVar("$$parms", ir.STRING)
             results.append(make_derived(s, probe, loc, ctx))
         return
+    # stap 4.8 finds no PLT entries in binaries linked with separate .plt.sec sections (Debian 12's
+    # default), so .plt probes match nothing; the similar names are the file's functions
     names = elf_function_names(found)
     pattern = string(params, "plt") or "*"
-    hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
-    if not hits:
-        sugs = levenshtein_suggest(pattern, names, 5)
-        raise SemanticError("sem.no-match", "no match" + (f" (similar functions: {sugs})" if sugs else ""))
-    results.append(make_derived(s, probe, loc, ProbeContext("plt")))
+    sugs = levenshtein_suggest(pattern, names, 5)
+    raise SemanticError("sem.no-match", "no match" + (f" (similar functions: {sugs})" if sugs else ""))
 
 
 def sdt_marks(path: str) -> list[tuple[str, str, int]]:

@@ -25,9 +25,10 @@ class SemanticError(Exception):
     """One error; where is None for errors stap prints without a location ("no match")."""
 
     def __init__(self, code: str, message: str, where: Where | None = None, chain: SemanticError | None = None,
-                 fixes: tuple[Fix, ...] = (), where2: Where | None = None) -> None:
+                 fixes: tuple[Fix, ...] = (), where2: Where | None = None, site: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.site = site or code  # where stap throws it: stap prints one error per throw site
         self.message = message
         self.where = where
         self.chain = chain
@@ -53,13 +54,17 @@ class ErrorSink:
         self.default_span = default_span
         self.errors: list[SemanticError] = []
         self.warnings: list[Warning_] = []
-        self._seen: set[tuple[str, str, Span | None]] = set()
+        self._seen: set[tuple[str, ...]] = set()
+        self.suppressed = 0
         self._seen_warnings: set[tuple[str, Span | None]] = set()
         self.suppress_warnings = False
 
     def error(self, err: SemanticError) -> None:
-        key = (err.message, _chain_text(err), err.where.span if err.where else None)
+        """stap prints the first error thrown from each place in its code (and counts the rest as
+        "similar error messages suppressed"); errors here are kept or dropped the same way."""
+        key = _site_chain(err)
         if key in self._seen:
+            self.suppressed += 1
             return
         self._seen.add(key)
         self.errors.append(err)
@@ -103,13 +108,13 @@ class ErrorSink:
                           related=tuple(related), fixes=err.fixes)
 
 
-def _chain_text(err: SemanticError) -> str:
+def _site_chain(err: SemanticError) -> tuple[str, ...]:
     parts = []
-    link = err.chain
+    link: SemanticError | None = err
     while link is not None:
-        parts.append(link.message)
+        parts.append(link.site)
         link = link.chain
-    return "|".join(parts)
+    return tuple(parts)
 
 
 def first_located(err: SemanticError) -> Where | None:

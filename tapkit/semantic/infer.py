@@ -33,6 +33,7 @@ class TypeResolver:
         self.current_function: ir.FunctionDef | None = None
         self.current_probe: DerivedProbe | None = None
         self.t = UNKNOWN
+        self.complexity = 0
         self.resolved_at: dict[tuple[int, int], Where] = {}
 
     # ------------------------------------------------------------ reporting
@@ -52,28 +53,42 @@ class TypeResolver:
 
     def unresolved(self, where: Where) -> None:
         self.still += 1
-        if self.assert_resolvability:
+        if self.assert_resolvability and self.complexity <= 0:
             self.s.errors.error(SemanticError("sem.unresolved-type", "unresolved type ", where))
 
     def invalid(self, where: Where, t: str) -> None:
         self.still += 1
         if self.assert_resolvability:
-            msg = "invalid operator" if (where.saw or "").startswith("operator") else f"invalid type {t}"
-            self.s.errors.error(SemanticError("sem.invalid-type", msg, where))
+            operator = (where.saw or "").startswith("operator")
+            msg = "invalid operator" if operator else f"invalid type {t}"
+            self.s.errors.error(SemanticError("sem.invalid-type", msg, where,
+                                              site="invalid-operator" if operator else "invalid-type"))
+
+    # Mismatches have a complexity (sides of an operator 1, expected-vs-found 2, against a declaration
+    # 3). While inferring, none is printed; when inference converges with mismatches, one more pass
+    # prints those of the most complex kind the last iteration met (stap 4.8's typeresolution_info).
+    def _report(self, level: int) -> bool:
+        self.still += 1
+        if self.assert_resolvability and self.complexity <= level:
+            return True
+        self.complexity = max(self.complexity, level)
+        return False
 
     def mismatch_sides(self, e: ir.Binary | ir.Assign) -> None:
-        self.still += 1
-        self.s.errors.error(SemanticError(
-            "sem.type-mismatch", f"type mismatch: left and right sides don't agree ({e.left.type} vs {e.right.type})",
-            self.where(e)))
+        if self._report(1):
+            self.s.errors.error(SemanticError(
+                "sem.type-mismatch",
+                f"type mismatch: left and right sides don't agree ({e.left.type} vs {e.right.type})",
+                self.where(e), site="mismatch-sides"))
 
     def mismatch(self, where: Where, t1: str, t2: str) -> None:
-        self.still += 1
-        msg = f"type mismatch: expected {t1}" + (f" but found {t2}" if t2 != UNKNOWN else "")
-        self.s.errors.error(SemanticError("sem.type-mismatch", msg, where))
+        if self._report(2):
+            msg = f"type mismatch: expected {t1}" + (f" but found {t2}" if t2 != UNKNOWN else "")
+            self.s.errors.error(SemanticError("sem.type-mismatch", msg, where, site="mismatch"))
 
     def mismatch_decl(self, where: Where, t: str, decl: Decl, index: int = -1) -> None:
-        self.still += 1
+        if not self._report(3):
+            return
         if self.current_function is not None and index == -1 and isinstance(decl, ir.VarDef):
             for i, p in enumerate(self.current_function.params):
                 if p is decl:
@@ -83,45 +98,40 @@ class TypeResolver:
             else decl.type
         if original is None:
             self.s.errors.error(SemanticError("sem.type-mismatch",
-                                              f"type mismatch: expected {t} but found {decl_type}", where))
+                                              f"type mismatch: expected {t} but found {decl_type}", where,
+                                              site="mismatch-decl"))
             return
         prefix = f"index {index} " if index >= 0 else ""
         chain_text = "type" + (f" of index {index}" if index >= 0 else "") + f" was first inferred here ({decl_type})"
         self.s.errors.error(SemanticError("sem.type-mismatch", f"{prefix}type mismatch ({t})", where,
-                                          SemanticError("sem.type-mismatch", chain_text, original)))
+                                          SemanticError("sem.type-mismatch", chain_text, original,
+                                                        site="first-inferred"), site="mismatch-decl-chained"))
 
     # ------------------------------------------------------------ referrer/referent unification
     def resolve_2types(self, e: ir.Expr, decl: Decl, t: str, accept_unknown: bool = False) -> None:
-        while True:
-            re_t, te = e.type, decl.type
-            if t != UNKNOWN and re_t == t and re_t == te:
-                return
-            if t == UNKNOWN and re_t != UNKNOWN and re_t == te:
-                return
-            if re_t != UNKNOWN and te != UNKNOWN and re_t != te:
-                self.mismatch_decl(self.where(e), re_t, decl)
-                return
-            if re_t != UNKNOWN and t != UNKNOWN and re_t != t:
-                self.mismatch_decl(self.where(e), t, decl)
-                return
-            if te != UNKNOWN and t != UNKNOWN and te != t:
-                self.mismatch_decl(self.where(e), t, decl)
-                return
-            if re_t == UNKNOWN and t != UNKNOWN:
-                e.type = t
-                self.resolved(self.where(e))
-                continue
-            if re_t == UNKNOWN and te != UNKNOWN:
-                e.type = te
-                self.resolved(self.where(e))
-                continue
-            if re_t != UNKNOWN and te == UNKNOWN:
-                decl.type = re_t
-                self.resolved(self.where(e), decl)
-                continue
-            if not accept_unknown:
-                self.unresolved(self.where(e))
+        """One step of unification (stap 4.8 propagates one way per visit; the fixed point does the rest)."""
+        re_t, te = e.type, decl.type
+        if t != UNKNOWN and re_t == t and re_t == te:
             return
+        if t == UNKNOWN and re_t != UNKNOWN and re_t == te:
+            return
+        if re_t != UNKNOWN and te != UNKNOWN and re_t != te:
+            self.mismatch_decl(self.where(e), re_t, decl)
+        elif re_t != UNKNOWN and t != UNKNOWN and re_t != t:
+            self.mismatch_decl(self.where(e), t, decl)
+        elif te != UNKNOWN and t != UNKNOWN and te != t:
+            self.mismatch_decl(self.where(e), t, decl)
+        elif re_t == UNKNOWN and t != UNKNOWN:
+            e.type = t
+            self.resolved(self.where(e))
+        elif re_t == UNKNOWN and te != UNKNOWN:
+            e.type = te
+            self.resolved(self.where(e))
+        elif re_t != UNKNOWN and te == UNKNOWN:
+            decl.type = re_t
+            self.resolved(self.where(e), decl)
+        elif not accept_unknown:
+            self.unresolved(self.where(e))
 
     def set_type(self, e: ir.Expr, t: str) -> None:
         if e.type == UNKNOWN:
@@ -593,13 +603,9 @@ class TypeResolver:
             self.t = LONG
             self.expr(e.operand)
         if e.resolved:
-            if e.type == UNKNOWN and t not in (UNKNOWN, e.resolved_type):
-                self.mismatch(self.where(e), t, e.resolved_type)
-            elif e.type == UNKNOWN:
-                e.type = e.resolved_type
-                self.resolved(self.where(e))
-            elif t not in (UNKNOWN, e.type):
-                self.mismatch(self.where(e), t, e.type)
+            # stap has replaced a resolved target by a call to a generated function of that type
+            decl = self.s.target_decl(e)
+            self.resolve_2types(e, decl, t, accept_unknown=True)
             return
         if self.initial:
             return
@@ -690,7 +696,11 @@ def initial_type_check(s: Session) -> int:
         tr.newly = tr.still = 0
         tr.sweep(final=False)
         if tr.newly == 0:
+            if not tr.assert_resolvability and tr.complexity > 0:
+                tr.assert_resolvability = True  # one more pass, printing the mismatches
+                continue
             break
+        tr.complexity = 0
     return s.errors.count - before
 
 
@@ -707,11 +717,14 @@ def final_type_check(s: Session) -> int:
                 break
             if not tr.assert_resolvability:
                 if collapse_defined(s):
+                    tr.complexity = 0
                     continue
                 tr.assert_resolvability = True
             else:
                 rc += 1
                 break
+        else:
+            tr.complexity = 0
     return rc + (s.errors.count - before)
 
 

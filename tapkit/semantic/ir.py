@@ -308,7 +308,7 @@ class Target(Expr):
     """
 
     __slots__ = ("addressof", "components", "error", "kind", "module", "name", "operand", "resolved",
-                 "resolved_type", "type_name", "written")
+                 "resolved_type", "type_name", "written", "written_op", "written_where")
 
     def __init__(self, src: A.Node, kind: str, name: str, components: list[TargetComponent],
                  addressof: bool, operand: Expr | None = None, type_name: str = "", module: str = "") -> None:
@@ -324,6 +324,8 @@ class Target(Expr):
         self.resolved = False
         self.resolved_type = UNKNOWN  # long, or string for pretty-printing ($var$, $$parms)
         self.written = False
+        self.written_op = ""  # the assignment operator or ++/-- that writes it
+        self.written_where: Where | None = None
 
 
 class Defined(Expr):

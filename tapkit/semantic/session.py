@@ -109,6 +109,7 @@ class Session:
         self._alias_decls: dict[AliasRef, A.AliasDecl] = {}
         self.pulled_library_files: list[int] = []  # in the order resolution reached them
         self.debuginfo_cache: dict[str, object] = {}
+        self._target_decls: dict[int, ir.VarDef] = {}
 
     # ------------------------------------------------------------ files
     def _macro_calls(self, path: str) -> tuple[A.MacroCall, ...]:
@@ -150,6 +151,14 @@ class Session:
             for f in sf.functions:
                 counts[f.name] = max(counts.get(f.name, 0), f.overload + 1)
         self.overload_count = counts
+
+    def target_decl(self, e: ir.Target) -> ir.VarDef:
+        """The generated function a resolved target expression stands for (its type is the value's)."""
+        decl = self._target_decls.get(id(e))
+        if decl is None:
+            decl = self._target_decls[id(e)] = ir.VarDef(e.name or "@target", "synthetic", e.src, e.span.file,
+                                                         type=e.resolved_type, synthetic=True)
+        return decl
 
     def is_privileged_file(self, path: str) -> bool:
         """Tapset files are privileged; user scripts only in guru mode (-g)."""
@@ -229,8 +238,10 @@ class Session:
             if isinstance(init, A.NumberLiteral | A.StringLiteral):
                 v.init = init
                 v.type = ir.LONG if isinstance(init, A.NumberLiteral) else ir.STRING
-        if v.maxsize:
-            v.arity = -1
+            elif isinstance(init, A.ScriptArg):  # `global argc = $#` in a tapset: pasted by stap
+                v.type = ir.STRING if init.quoted and init.index is not None else ir.LONG
+            # an initialized global is a scalar from its declaration on
+            v.arity, v.arity_where = 0, Where(gv.name_span, f"identifier '{gv.name}'")
         self._global_keys[(sf.path if decl.private else "", gv.name)] = v
         self.globals.append(v)
         set_arity(v, arity, where, self)

@@ -194,7 +194,7 @@ def expand_targets(s: Session, dp: DerivedProbe) -> None:
         if isinstance(e, ir.Entry) and ctx.is_return and ctx.family == "dwarf":
             return e.operand
         if isinstance(e, ir.Target) and e.kind != "autocast":
-            e.written = id(e) in written
+            _mark_written(s, e, written)
             try:
                 resolve_target(s, ctx, e)
             except SemanticError as err:
@@ -221,7 +221,7 @@ def expand_function_targets(s: Session, fd: ir.FunctionDef) -> None:
         if isinstance(e, ir.Defined):
             return _defined(s, ctx, e)
         if isinstance(e, ir.Target) and e.kind in ("cast", "atvar"):
-            e.written = id(e) in written
+            _mark_written(s, e, written)
             try:
                 resolve_target(s, ctx, e)
             except SemanticError as err:
@@ -231,14 +231,26 @@ def expand_function_targets(s: Session, fd: ir.FunctionDef) -> None:
     map_exprs(fd.body, visit)
 
 
-def _written_targets(body: ir.Stmt) -> set[int]:
-    out: set[int] = set()
+def _written_targets(body: ir.Stmt) -> dict[int, ir.Expr]:
+    """Target expressions that are assigned or incremented, with the operation (Assign or Crement)."""
+    out: dict[int, ir.Expr] = {}
     for n in ir.walk(body):
         if isinstance(n, ir.Assign):
-            out.add(id(n.left))
+            out[id(n.left)] = n
         elif isinstance(n, ir.Crement):
-            out.add(id(n.operand))
+            out[id(n.operand)] = n
     return out
+
+
+def _mark_written(s: Session, e: ir.Target, written: dict[int, ir.Expr]) -> None:
+    op = written.get(id(e))
+    e.written = op is not None
+    if isinstance(op, ir.Assign):
+        e.written_op = op.op
+        e.written_where = s.locator.of(op)
+    elif isinstance(op, ir.Crement):
+        e.written_op = op.op
+        e.written_where = s.locator.of(op)
 
 
 def _defined(s: Session, ctx: ProbeContext, e: ir.Defined) -> ir.Expr:
@@ -265,6 +277,10 @@ def resolve_target(s: Session, ctx: ProbeContext, e: ir.Target) -> None:  # noqa
     name = e.name
     if e.written and not s.options.guru and ctx.family in ("dwarf", "tracepoint"):
         raise SemanticError("sem.guru-write", "write to target variable not permitted; need stap -g", where)
+    if e.written_op not in ("", "=") and ctx.family in ("dwarf", "tracepoint"):
+        raise SemanticError("sem.target-operator",
+                            "Only the following assign operator is implemented on target variables:  =",
+                            e.written_where or where)
     if ctx.family == "dwarf" and ctx.function is not None and ctx.debuginfo is not None:
         resolve_dwarf_var(s, ctx, e)
         return
@@ -279,6 +295,9 @@ def resolve_target(s: Session, ctx: ProbeContext, e: ir.Target) -> None:  # noqa
             raise SemanticError("sem.context-var", "invalid target symbol for procfs probe, $value expected", where)
         if e.written and not var.writable:
             raise SemanticError("sem.context-var", "procfs $value variable is read-only in a procfs write probe",
+                                where)
+        if not e.written and var.writable:
+            raise SemanticError("sem.context-var", "procfs $value variable cannot be read in a procfs read probe",
                                 where)
         _no_components(s, e, "procfs target")
     elif ctx.family == "netfilter":
@@ -327,14 +346,49 @@ def resolve_dwarf_var(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
     var = next((v for v in fn.params if v.name == bare), None)
     if var is None:
         var = next((v for v in fn.locals if v.name == bare), None)
-        if var is not None and ctx.is_return:
-            pc = fn.entry_pc if fn.entry_pc is not None else fn.low_pc
-            if pc is not None and not var.available_at(pc):
-                raise SemanticError("sem.not-accessible",
-                                    f"not accessible at this address (pc: {pc:#x}) [man error::dwarf]", where)
     if var is None:
         raise SemanticError("sem.unknown-local", _missing_local(fn, bare), where)
+    pc = probe_pc(ctx)
+    if pc is not None and var.const_value is None:
+        expr = _location_at(var, pc)
+        if expr is None:
+            raise SemanticError("sem.not-accessible", f"not accessible at this address (pc: {pc:#x}) "
+                                                      "[man error::dwarf]", where)
+        if e.addressof and not [c for c in e.components if c.kind != "pretty"] and _in_register(expr):
+            raise SemanticError("sem.register-address", "cannot take address of object in register", where)
     finish(s, e, info, var.type)
+
+
+def probe_pc(ctx: ProbeContext) -> int | None:
+    """Where the probe fires: the function's entry, past the 5-byte __fentry__ call in kernel code."""
+    fn = ctx.function
+    if fn is None or ctx.statement:
+        return None  # a statement probe fires mid-function, where stap checks locations itself
+    entry = fn.entry_address
+    if entry is None:
+        return None
+    kernel = ctx.module == "kernel" or ctx.module.startswith("module(")
+    return entry + 5 if kernel else entry
+
+
+def _location_at(var: object, pc: int) -> bytes | None:
+    from tapkit.debuginfo import Variable
+
+    assert isinstance(var, Variable)
+    loc = var.location
+    if loc is None:
+        return None
+    if loc.expr is not None:
+        return loc.expr or None
+    for r in loc.ranges:
+        if r.low <= pc < r.high and r.expr:
+            return r.expr
+    return None
+
+
+def _in_register(expr: bytes) -> bool:
+    """DW_OP_reg0..31 or DW_OP_regx: the value lives in a register, and has no address."""
+    return bool(expr) and (0x50 <= expr[0] <= 0x6F or expr[0] == 0x90)
 
 
 def _missing_local(fn: object, name: str) -> str:
@@ -408,7 +462,8 @@ def _find_global(info: Debuginfo, name: str, cu: str) -> object:
         decl = v.decl
         if decl is not None and (fnmatch.fnmatch(decl.file, f"*{cu}") or decl.file.endswith("/" + cu)):
             return v
-    return None
+    found = info.variables(name)
+    return found[0] if found else None  # the variable's compile unit is not indexed: any definition will do
 
 
 def resolve_autocast(s: Session, e: ir.Target) -> None:
