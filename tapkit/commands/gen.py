@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="format embedded STRUCT with FUNCTION(addr) (default: afs_lock=AfsLockInfo)")
     parser.add_argument("--compare", action="append", default=[], metavar="FILE",
                         help="probes: another build of the module; parameters it lacks get @defined guards")
+    parser.add_argument("--no-return", action="store_true",
+                        help="probes: leave out the .return aliases (process targets where stap has no uretprobes)")
     parser.add_argument("--no-check", action="store_true", help="skip tapkit's checks of the output")
     parser.add_argument("--check-with-stap", action="store_true",
                         help="also run real stap -p2 on the output (command from $TAPKIT_STAP, default stap)")
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         what=what, module=args.module, probes=probes, release=args.release, overrides=overrides(args),
         depth=args.depth, nest=args.nest, prefix=args.prefix, output=args.output, templates=args.templates,
         include_dirs=tuple(args.include_dirs), headers=tuple(args.headers), lock_formatters=locks,
-        compare=tuple(args.compare), command=command_line(canonical_argv(args)),
+        compare=tuple(args.compare), returns=not args.no_return, command=command_line(canonical_argv(args)),
         check=not args.no_check, check_with_stap=tuple(stap) if stap else None)
     try:
         with _progress(f"indexing {args.module}") as progress:
@@ -120,6 +122,8 @@ def canonical_argv(args: argparse.Namespace) -> list[str]:
                          ("--lock", args.lock), ("--compare", args.compare)):
         for v in values:
             argv += [flag, v]
+    if args.no_return:
+        argv.append("--no-return")
     if args.output:
         argv += ["-o", args.output]
     if args.exercise:

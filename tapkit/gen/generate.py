@@ -39,6 +39,7 @@ class GenRequest:
     headers: tuple[str, ...] = ()  # kernel headers stap may compile when it has no kernel debuginfo
     lock_formatters: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_LOCK_FORMATTERS))
     compare: tuple[str, ...] = ()  # other builds of the module (probe parameters they lack get guards)
+    returns: bool = True  # probes: also the .return aliases
     command: str = "tapkit gen"  # the command line written into the header
     check: bool = True  # tapkit's own checks (parse; `tapkit check` once it exists)
     check_with_stap: tuple[str, ...] | None = None  # the stap command to run -p2 with, when asked
@@ -76,7 +77,8 @@ def generate(request: GenRequest, progress: Callable[[int, int], None] | None = 
     if request.probes:
         compare = [open_debuginfo(p) for p in request.compare]
         prefix = request.prefix or _default_prefix(target)
-        model = build_probes(info, request.what, target, prefix, compare, reserved=library.globals)
+        model = build_probes(info, request.what, target, prefix, compare, reserved=library.globals,
+                             returns=request.returns)
         outputs = (Output(request.output, render_probes(model, label, request.command, env)),)
         exercise = render_exercise(None, model, label, request.command, env)
     else:

@@ -10,7 +10,7 @@ is read through `@defined($param) ? $param : 0`, so one alias fits every version
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tapkit.debuginfo import Base, Debuginfo, Enum, Function, Pointer, Variable, Void
 from tapkit.debuginfo.location import LocationError, decode
@@ -58,9 +58,11 @@ class ProbeSet:
 
 
 def build_probes(info: Debuginfo, patterns: Sequence[str], target: GenTarget, prefix: str,
-                 compare: Sequence[Debuginfo] = (), reserved: frozenset[str] = frozenset()) -> ProbeSet:
+                 compare: Sequence[Debuginfo] = (), reserved: frozenset[str] = frozenset(),
+                 returns: bool = True) -> ProbeSet:
     """Aliases for every function matching the globs, in name order; compare: other builds of the module;
-    reserved: names an alias variable must not take (the tapset library's globals)."""
+    reserved: names an alias variable must not take (the tapset library's globals); returns: False leaves
+    out the .return aliases (for kernels without uretprobes)."""
     if not patterns:
         raise GenError("name at least one function or glob")
     by_name: dict[str, list[Function]] = {}
@@ -76,7 +78,8 @@ def build_probes(info: Debuginfo, patterns: Sequence[str], target: GenTarget, pr
     aliases = []
     for name in sorted(by_name):
         others = [f for other in compare for f in other.functions(name)]
-        aliases.append(_alias(info, name, by_name[name], others, target, prefix, ALIAS_VARIABLES | reserved))
+        alias = _alias(info, name, by_name[name], others, target, prefix, ALIAS_VARIABLES | reserved)
+        aliases.append(alias if returns else replace(alias, has_return=False))
     return ProbeSet(target, prefix, tuple(patterns), tuple(aliases))
 
 

@@ -8,7 +8,8 @@ For each struct or union (roots, plus the named types they embed) a TypeSpec hol
   - fields: how Get<T> and Print<T> show each member of the type itself: %d/%u for integers, %p for pointers,
     "%s" for char strings, {…} through the embedded type's own Get function, [..] through a lock formatter.
 Types declared in system headers (the kernel's, /usr/include) are not expanded from a type of the program's own
-sources: they appear as their address (@0x…). The templates turn a TypeSet into text.
+sources (no paths into them, no Get of their own): they appear as their address (@0x…).
+The templates turn a TypeSet into text.
 """
 
 from __future__ import annotations
@@ -126,6 +127,11 @@ def origin(decl: Decl | None) -> str:
     return "local"
 
 
+def _same_origin(a: Decl | None, b: Decl | None) -> bool:
+    first, second = origin(a), origin(b)
+    return not first or not second or first == second
+
+
 def _decl_text(decl: Decl | None) -> str:
     return f"{decl.file.rsplit('/', 1)[-1]}:{decl.line}" if decl and decl.file else ""
 
@@ -183,14 +189,21 @@ class _Builder:
         if name is None or level > self.options.nest:
             return None
         decl = inner.decl or (typedef.decl if typedef else None)
-        root_origin, this_origin = origin(parent.decl), origin(decl)
-        if root_origin and this_origin and root_origin != this_origin:
+        if not _same_origin(parent.decl, decl):
             return None
         cast = (name if inner.kind == "struct" else f"union {name}") if inner.name else name
         pending = _Pending(inner, name, cast, decl, level, parent.group, False)
         self.seen[inner.id] = pending
         self.queue.append(pending)
         return pending
+
+    def expands(self, parent: _Pending, member_type: int) -> bool:
+        """Whether paths may go into an embedded type (not from the program's own types into system ones)."""
+        t = self.info.type(member_type)
+        inner = self.info.strip(member_type)
+        typedef = _first_typedef(self.info, t)
+        decl = (inner.decl if isinstance(inner, Struct) else None) or (typedef.decl if typedef else None)
+        return _same_origin(parent.decl, decl)
 
     def build(self) -> TypeSet:
         specs: list[TypeSpec] = []
@@ -312,7 +325,7 @@ class _Walk:
         if not named:  # only reachable through this member: shown inline, free of --depth
             nested = self.members(inner, path, level, bits // 8, False)
             return [_inline(label, nested)]
-        if level < self.b.options.depth and inner.complete:
+        if level < self.b.options.depth and inner.complete and self.b.expands(self.pending, tid):
             self.members(inner, path, level + 1, bits // 8, False)
         if level > 0:  # a path below --depth's first step: only its accessors matter, not how Get shows it
             return [Field(label, "@%p", (address,))]
