@@ -80,6 +80,7 @@ def test_tapkit_check_resolves_the_functions_from_btf(tmp_path: Path) -> None:
     assert result.ok, [f"{d.span}: {d.message}" for d in result.diagnostics if d.is_error]
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(reason="tapkit.semantic does not yet take BTF's functions (no addresses) as kernel.function "
                           "probe points; stap needs vmlinux DWARF for them", strict=False)
 def test_tapkit_check_resolves_the_probe_points_from_btf(tmp_path: Path) -> None:
