@@ -61,12 +61,25 @@ def _build() -> Tables:
     return Tables(states, tuple(rules), table.start_states["start"], table.end_states["start"], texts)
 
 
-def _cache_file() -> Path:
+def _lark_version() -> str:
+    """lark's version without importing lark (30 ms): only building the tables needs lark itself."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.find_spec("lark")
+    if spec is not None and spec.origin:
+        m = re.search(r"""^__version__\s*(?::\s*str\s*)?=\s*["']([^"']+)["']""", Path(spec.origin).read_text(), re.M)
+        if m:
+            return m.group(1)
     import lark
 
+    return str(lark.__version__)
+
+
+def _cache_file() -> Path:
     from tapkit.cache import cache_dir, content_hash
 
-    key = content_hash(GRAMMAR_PATH.read_bytes() + lark.__version__.encode())
+    key = content_hash(GRAMMAR_PATH.read_bytes() + _lark_version().encode())
     return cache_dir("grammar") / f"tables-{key}.pickle"
 
 
