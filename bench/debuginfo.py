@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/debuginfo.py [--runs 5] [--slow-runs 3] [--ko PATH] [--markdown]
 
-Every figure is the median of --runs runs (--slow-runs for naive pyelftools, which takes ~half a
-minute a run). Peak memory: "rss" is the largest single process (wait4), "tree" the sampled
-proportional set size (PSS) of a process and its children (tapkit may fork one indexing worker).
+The tools of one comparison run interleaved (tapkit, peer, tapkit, peer, ...) so they share the
+machine's load; each figure is the median of --runs runs (--slow-runs for naive pyelftools, ~45 s
+a run). "cpu" is user+system time of the process and its children (less sensitive to a busy
+machine than wall time). Peak memory: "rss" is the largest single process (wait4), "tree" the
+sampled proportional set size (PSS) of a process and its children (tapkit may fork one worker).
 Child processes run with bytecode caching on (PYTHONDONTWRITEBYTECODE unset), as an installed
 tapkit runs. drgn comes from the optional `bench` extra (pip install -e '.[bench]').
 """
@@ -50,14 +52,23 @@ print(prog.type(sys.argv[2]))
 """
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sample:
     seconds: float
+    cpu: float
     rss_mb: float  # largest single process
-    tree_mb: float  # sampled sum over the process tree
+    tree_mb: float  # sampled PSS over the process tree
 
 
-def _tree_rss_kb(pid: int) -> int:
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    command: Callable[[], list[str]]
+    before: Callable[[], None] | None = None
+    runs: int | None = None  # default: --runs
+
+
+def _tree_pss_kb(pid: int) -> int:
     """Proportional set size of pid and its descendants: pages a forked worker shares are counted once."""
     total = 0
     try:
@@ -67,13 +78,13 @@ def _tree_rss_kb(pid: int) -> int:
                     total += int(line.split()[1])
         with open(f"/proc/{pid}/task/{pid}/children") as fh:
             for child in fh.read().split():
-                total += _tree_rss_kb(int(child))
+                total += _tree_pss_kb(int(child))
     except OSError:
         pass
     return total
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> Sample:
+def measure(cmd: list[str], env: dict[str, str]) -> Sample:
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     peak = [0]
@@ -81,7 +92,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Sample:
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+            peak[0] = max(peak[0], _tree_pss_kb(proc.pid))
             time.sleep(0.005)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -91,31 +102,33 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Sample:
     done.set()
     sampler.join()
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return Sample(elapsed, usage.ru_maxrss / 1024, peak[0] / 1024)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({code}):\n{err[-2000:]}")
+    return Sample(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, peak[0] / 1024)
 
 
 def median(samples: list[Sample]) -> Sample:
-    return Sample(statistics.median(s.seconds for s in samples), statistics.median(s.rss_mb for s in samples),
-                  statistics.median(s.tree_mb for s in samples))
+    return Sample(*(statistics.median(getattr(s, f) for s in samples) for f in ("seconds", "cpu", "rss_mb",
+                                                                                 "tree_mb")))
 
 
-def repeat(runs: int, make: Callable[[], list[str]], env: dict[str, str], before: Callable[[], None] | None = None
-           ) -> Sample:
-    samples = []
-    for _ in range(runs):
-        if before:
-            before()
-        samples.append(measure(make(), env))
-    return median(samples)
+def compare(tools: list[Tool], runs: int, env: dict[str, str]) -> dict[str, Sample]:
+    """Run the tools round-robin, runs times each (fewer for a tool with its own runs)."""
+    samples: dict[str, list[Sample]] = {t.name: [] for t in tools}
+    for i in range(runs):
+        for tool in tools:
+            if i < (tool.runs or runs):
+                if tool.before:
+                    tool.before()
+                samples[tool.name].append(measure(tool.command(), env))
+    return {name: median(got) for name, got in samples.items()}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--slow-runs", type=int, default=3, help="runs of naive pyelftools (~30 s each)")
+    ap.add_argument("--slow-runs", type=int, default=3, help="runs of naive pyelftools (~45 s each)")
     ap.add_argument("--ko", type=Path, default=Path.home() / ".cache/tapkit/fixtures/openafs/openafs.ko")
     ap.add_argument("--markdown", action="store_true", help="print the results as a markdown table")
     args = ap.parse_args()
@@ -126,42 +139,51 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="tapkit-bench-"))
     env["TAPKIT_CACHE_DIR"] = str(scratch / "cache")
     rows: list[tuple[str, str, Sample, str]] = []
+    loads = [os.getloadavg()[0]]
 
     def fresh_cache() -> None:
         shutil.rmtree(scratch / "cache", ignore_errors=True)
 
     def add(group: str, what: str, sample: Sample, note: str = "") -> None:
         rows.append((group, what, sample, note))
-        print(f"{group:<28} {what:<34} {sample.seconds * 1000:9.1f} ms  rss {sample.rss_mb:6.1f} MB  "
-              f"tree {sample.tree_mb:6.1f} MB  {note}", flush=True)
+        print(f"{group:<24} {what:<36} {sample.seconds * 1000:8.0f} ms  cpu {sample.cpu * 1000:7.0f} ms  "
+              f"rss {sample.rss_mb:5.0f} MB  tree {sample.tree_mb:5.0f} MB  {note}", flush=True)
 
     subprocess.run([*TAPKIT, "--help"], env=env, capture_output=True, check=True)  # compile bytecode once
 
     # A. cold full index of openafs.ko
-    cold = repeat(args.runs, lambda: [*TAPKIT, "index", ko, "--force"], env, fresh_cache)
-    add("openafs.ko cold index", "tapkit index", cold, f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    cold1 = repeat(args.runs, lambda: [*TAPKIT, "index", ko, "--force", "--jobs", "1"], env, fresh_cache)
-    add("openafs.ko cold index", "tapkit index --jobs 1", cold1)
-    cold2 = repeat(args.runs, lambda: [*TAPKIT, "index", ko, "--force", "--jobs", "2"], env, fresh_cache)
-    add("openafs.ko cold index", "tapkit index --jobs 2", cold2)
-    pahole = repeat(args.runs, lambda: ["pahole", ko], env)
-    add("openafs.ko cold index", "pahole (all structs)", pahole, f"tapkit/pahole {cold.seconds / pahole.seconds:.1f}x")
-    naive = repeat(args.slow_runs, lambda: [PY, "-c", NAIVE_PYELFTOOLS, ko], env)
-    add("openafs.ko cold index", "naive pyelftools (all DIEs)", naive,
-        f"pyelftools/tapkit {naive.seconds / cold.seconds:.1f}x")
+    got = compare([
+        Tool("tapkit", lambda: [*TAPKIT, "index", ko, "--force"], fresh_cache),
+        Tool("tapkit1", lambda: [*TAPKIT, "index", ko, "--force", "--jobs", "1"], fresh_cache),
+        Tool("pahole", lambda: ["pahole", ko]),
+        Tool("pyelftools", lambda: [PY, "-c", NAIVE_PYELFTOOLS, ko], runs=args.slow_runs),
+    ], args.runs, env)
+    loads.append(os.getloadavg()[0])
+    tapkit = got["tapkit"]
+    add("openafs.ko cold index", "tapkit index (2 processes)", tapkit)
+    add("openafs.ko cold index", "tapkit index --jobs 1", got["tapkit1"])
+    add("openafs.ko cold index", "pahole (all structs)", got["pahole"],
+        f"tapkit/pahole {tapkit.seconds / got['pahole'].seconds:.1f}x")
+    add("openafs.ko cold index", "naive pyelftools (every DIE)", got["pyelftools"],
+        f"pyelftools/tapkit {got['pyelftools'].seconds / tapkit.seconds:.1f}x")
 
     # B. warm ptype vcache
     subprocess.run([*TAPKIT, "index", ko], env=env, capture_output=True, check=True)
-    warm = repeat(args.runs, lambda: [*TAPKIT, "ptype", "vcache", "--module", ko], env)
-    add("ptype vcache (warm)", "tapkit ptype", warm)
+    tools = [Tool("tapkit", lambda: [*TAPKIT, "ptype", "vcache", "--module", ko]),
+             Tool("pahole", lambda: ["pahole", "-C", "vcache", ko])]
     try:
         import drgn  # noqa: F401
-        drgn_sample = repeat(args.runs, lambda: [PY, "-c", DRGN_PTYPE, ko, "struct vcache"], env)
-        add("ptype vcache (warm)", "drgn (load file, print type)", drgn_sample,
-            f"drgn/tapkit {drgn_sample.seconds / warm.seconds:.2f}x")
+
+        tools.insert(1, Tool("drgn", lambda: [PY, "-c", DRGN_PTYPE, ko, "struct vcache"]))
     except ImportError:
         print("drgn is not installed: pip install -e '.[bench]'")
-    add("ptype vcache (warm)", "pahole -C vcache", repeat(args.runs, lambda: ["pahole", "-C", "vcache", ko], env))
+    got = compare(tools, args.runs * 2, env)
+    loads.append(os.getloadavg()[0])
+    add("ptype vcache (warm)", "tapkit ptype", got["tapkit"])
+    if "drgn" in got:
+        add("ptype vcache (warm)", "drgn (load file, print type)", got["drgn"],
+            f"drgn/tapkit {got['drgn'].seconds / got['tapkit'].seconds:.2f}x")
+    add("ptype vcache (warm)", "pahole -C vcache", got["pahole"])
 
     # C. in-process lookups from a warm index
     os.environ["TAPKIT_CACHE_DIR"] = env["TAPKIT_CACHE_DIR"]
@@ -189,29 +211,33 @@ def main() -> int:
         opened.function(fn)
         per_func.append((time.perf_counter() - t0) * 1000)
     lookups = statistics.median(per_lookup)
-    print(f"{'in-process (warm index)':<28} lookup_type+members median {lookups:.2f} ms, p95 "
-          f"{sorted(per_lookup)[int(len(per_lookup) * 0.95)]:.2f} ms over {len(per_lookup)} types; layout "
-          f"{statistics.median(per_layout):.2f} ms; function() {statistics.median(per_func):.2f} ms", flush=True)
+    p95 = sorted(per_lookup)[int(len(per_lookup) * 0.95)]
+    print(f"{'in-process, warm index':<24} lookup_type+members median {lookups:.2f} ms, p95 {p95:.2f} ms over "
+          f"{len(per_lookup)} types; layout {statistics.median(per_layout):.2f} ms; function() "
+          f"{statistics.median(per_func):.2f} ms", flush=True)
 
     # D. BTF of the running kernel
-    btf_cold = btf_warm = None
     if os.path.exists(VMLINUX_BTF):
-        btf_cold = repeat(args.runs, lambda: [*TAPKIT, "index", VMLINUX_BTF, "--force"], env, fresh_cache)
-        add("vmlinux BTF", "tapkit index (cold)", btf_cold)
+        got = compare([Tool("cold", lambda: [*TAPKIT, "index", VMLINUX_BTF, "--force"], fresh_cache)], args.runs, env)
+        add("vmlinux BTF", "tapkit index (cold)", got["cold"])
         subprocess.run([*TAPKIT, "index", VMLINUX_BTF], env=env, capture_output=True, check=True)
-        btf_warm = repeat(args.runs, lambda: [*TAPKIT, "ptype", "task_struct", "--module", VMLINUX_BTF], env)
-        add("vmlinux BTF", "tapkit ptype task_struct (warm)", btf_warm)
-        add("vmlinux BTF", "pahole -F btf -C task_struct",
-            repeat(args.runs, lambda: ["pahole", "-F", "btf", "-C", "task_struct", VMLINUX_BTF], env))
+        got = compare([Tool("tapkit", lambda: [*TAPKIT, "ptype", "task_struct", "--module", VMLINUX_BTF]),
+                       Tool("pahole", lambda: ["pahole", "-F", "btf", "-C", "task_struct", VMLINUX_BTF])],
+                      args.runs, env)
+        add("vmlinux BTF", "tapkit ptype task_struct (warm)", got["tapkit"])
+        add("vmlinux BTF", "pahole -F btf -C task_struct", got["pahole"])
+    loads.append(os.getloadavg()[0])
     shutil.rmtree(scratch, ignore_errors=True)
+    print(f"load average during the run: {', '.join(f'{x:.1f}' for x in loads)} on {os.cpu_count()} CPUs")
 
     if args.markdown:
-        print("\n| measurement | tool | median time | peak RSS (largest process) | peak RSS (process tree) | |")
-        print("|---|---|---:|---:|---:|---|")
+        print("\n| measurement | tool | median wall | median cpu | peak RSS (largest process) | peak PSS (tree) | |")
+        print("|---|---|---:|---:|---:|---:|---|")
         for group, what, s, note in rows:
-            print(f"| {group} | {what} | {s.seconds * 1000:.0f} ms | {s.rss_mb:.0f} MB | {s.tree_mb:.0f} MB | {note} |")
-        print(f"| in-process, warm index | lookup_type + members | {lookups:.2f} ms (median of {len(per_lookup)}) "
-              f"| | | |")
+            print(f"| {group} | {what} | {s.seconds * 1000:.0f} ms | {s.cpu * 1000:.0f} ms | {s.rss_mb:.0f} MB "
+                  f"| {s.tree_mb:.0f} MB | {note} |")
+        print(f"| in-process, warm index | lookup_type + members | {lookups:.2f} ms median, {p95:.2f} ms p95 "
+              f"| | | | |")
     return 0
 
 
