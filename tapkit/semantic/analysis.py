@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tapkit.diagnostics import Diagnostic, Severity, Span
-from tapkit.runtime.printf import FormatError, parse_format
 from tapkit.semantic import ir
 from tapkit.semantic.checks import check_foreach_mutation, check_statistics
 from tapkit.semantic.effects import varuse_of
 from tapkit.semantic.errors import SemanticError
+from tapkit.semantic.formats import FormatProblem, conversions, save as save_formats
 from tapkit.semantic.infer import final_type_check
 from tapkit.semantic.library import TapsetLibrary
 from tapkit.semantic.optimize import Optimizer
@@ -73,8 +73,8 @@ def format_errors(tree: A.File) -> list[Diagnostic]:
             fmt = node.args[0]
             if isinstance(fmt, A.StringLiteral):
                 try:
-                    parse_format(fmt.value)
-                except FormatError as exc:
+                    conversions(fmt.value)
+                except FormatProblem as exc:
                     out.append(Diagnostic(Severity.ERROR, "parse.format", str(exc), _after(fmt, node), kind="parse"))
     return out
 
@@ -122,6 +122,7 @@ def analyze(files: Sequence[ScriptFile], library: TapsetLibrary, options: Analys
     if s.errors.count == 0 and not s.probes:
         s.errors.error(SemanticError("sem.no-probes", "no probes found"))
     diags = warnings + s.errors.diagnostics()
+    save_formats()
     return Analysis(files, options, diags, s, stage, list(s.probes), dict(s.functions), list(s.globals))
 
 

@@ -551,22 +551,19 @@ class TypeResolver:
         if e.hist is not None:
             self.expr(e.hist)
         elif e.format is not None:
-            from tapkit.runtime.printf import DYNAMIC, LITERAL, STRING as FMT_STRING
-
-            convs = [c for c in e.format if c.kind != LITERAL]
-            expected = sum(1 + (c.width_kind == DYNAMIC) + (c.precision_kind == DYNAMIC) for c in convs)
+            expected = sum(1 + c.dynamic_width + c.dynamic_precision for c in e.format)
             if expected != len(e.args):
                 raise SemanticError("sem.printf-args", "Wrong number of args to formatted print operator",
                                     self.where(e))
             argno = 0
-            for c in convs:
-                if c.width_kind == DYNAMIC:
+            for c in e.format:
+                if c.dynamic_width:
                     self.check_arg(LONG, e.args[argno])
                     argno += 1
-                if c.precision_kind == DYNAMIC:
+                if c.dynamic_precision:
                     self.check_arg(LONG, e.args[argno])
                     argno += 1
-                self.check_arg(STRING if c.kind == FMT_STRING else LONG, e.args[argno])
+                self.check_arg(c.wants, e.args[argno])
                 argno += 1
         else:
             for a in e.args:

@@ -20,7 +20,7 @@ from tapkit.diagnostics import Span
 from tapkit.syntax import ast as A
 
 if TYPE_CHECKING:
-    from tapkit.runtime.printf import Component as FormatComponent
+    from tapkit.semantic.formats import Conversion
     from tapkit.semantic.errors import Where
     from tapkit.semantic.targets import TargetType
 
@@ -178,7 +178,7 @@ class Print(Expr):
         base = name.lstrip("s") if name != "print_char" else name
         self.char = name == "print_char"
         self.newline = base.endswith("ln")
-        self.format: list[FormatComponent] | None = None
+        self.format: list[Conversion] | None = None  # printf's conversions
         self.delimiter: str | None = None
         if base == "printf":
             self.format = []

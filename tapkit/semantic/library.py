@@ -15,29 +15,31 @@ import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from tapkit.cache import cache_dir, content_hash
 from tapkit.diagnostics import Diagnostic
 from tapkit.syntax import ast as A
 from tapkit.syntax.library import (
     LibraryFiles,
+    cache_key,
     collect_library_macros,
     library_files,
     no_gc,
     parse_cached,
     parse_library,
     read_source,
+    search_dirs,
     syntax_version,
     system_tapset_dir,
 )
 from tapkit.syntax.parser import LibraryMacros
 from tapkit.target import Target
 
-INDEX_VERSION = "1"
+INDEX_VERSION = "4"
 
 
-@dataclass(frozen=True, slots=True)
-class FunctionEntry:
+class FunctionEntry(NamedTuple):
     """A function declaration: enough to resolve a call, complete it and show its signature."""
 
     name: str
@@ -51,7 +53,6 @@ class FunctionEntry:
     line: int
     column: int
     embedded: bool
-    doc: str = ""
 
     @property
     def arity(self) -> int:
@@ -63,8 +64,7 @@ class FunctionEntry:
         return f"{self.name}{ret}({params})"
 
 
-@dataclass(frozen=True, slots=True)
-class GlobalEntry:
+class GlobalEntry(NamedTuple):
     name: str
     file: int
     item: int
@@ -74,8 +74,7 @@ class GlobalEntry:
     column: int
 
 
-@dataclass(frozen=True, slots=True)
-class AliasEntry:
+class AliasEntry(NamedTuple):
     """`probe NAME[, NAME…] = / += …`: each name's components as (functor, argument kind or None)."""
 
     file: int
@@ -87,32 +86,98 @@ class AliasEntry:
     doc: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
+class FileEntry(NamedTuple):
     path: str
     probes: tuple[int, ...]  # items that are plain probes (derived when the file is pulled in)
     diagnostics: tuple[Diagnostic, ...]
 
 
+# A node of the alias trie: children by component ("name", "name(string)", "name(number)") and the
+# aliases whose name ends there. The root's children are kept pickled until a probe point reaches them.
+TrieNode = tuple[dict[str, "TrieNode"], tuple[int, ...]]
+
+
+def trie_key(name: str, kind: str | None) -> str:
+    return f"{name}({kind})" if kind else name
+
+
+def split_trie_key(key: str) -> tuple[str, str | None]:
+    if key.endswith(")") and "(" in key:
+        name, _, kind = key[:-1].partition("(")
+        return name, kind
+    return key, None
+
+
+@dataclass(slots=True)
+class LibraryDetails:
+    """What only the editor needs: doc comments and the aliases' names (loaded on first use)."""
+
+    function_docs: tuple[str, ...]
+    aliases: tuple[AliasEntry, ...]
+
+
 @dataclass(slots=True)
 class LibraryIndex:
+    """Every declaration of the library, in library order, with lookups by name.
+
+    alias_trie holds the aliases' names as a tree of components, each of the root's subtrees
+    pickled on its own: resolving `begin` never unpickles the 6,000 names under `syscall`.
+    alias_files/alias_items locate each alias's declaration; names and docs are in details."""
+
     files: tuple[FileEntry, ...]
     functions: tuple[FunctionEntry, ...]
     globals: tuple[GlobalEntry, ...]
-    aliases: tuple[AliasEntry, ...]
-    by_function: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    by_global: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    alias_files: tuple[int, ...]
+    alias_items: tuple[int, ...]
+    by_function: dict[str, tuple[int, ...]]
+    by_global: dict[str, tuple[int, ...]]
+    by_file: dict[int, tuple[tuple[int, ...], tuple[int, ...]]]
+    overloads: dict[str, int]
+    public_functions: frozenset[str]
+    alias_trie: dict[str, bytes]
+    details_key: str = ""
+    tree_caches: tuple[str, ...] = ()  # each file's entry in the parse cache
 
-    def __post_init__(self) -> None:
-        if not self.by_function:
-            by_f: dict[str, list[int]] = {}
-            for i, f in enumerate(self.functions):
-                by_f.setdefault(f.name, []).append(i)
-            self.by_function = {k: tuple(v) for k, v in by_f.items()}
-            by_g: dict[str, list[int]] = {}
-            for i, g in enumerate(self.globals):
-                by_g.setdefault(g.name, []).append(i)
-            self.by_global = {k: tuple(v) for k, v in by_g.items()}
+    @classmethod
+    def build(cls, files: tuple[FileEntry, ...], functions: tuple[FunctionEntry, ...],
+              globals_: tuple[GlobalEntry, ...], aliases: tuple[AliasEntry, ...]) -> LibraryIndex:
+        by_f: dict[str, list[int]] = {}
+        per_file: dict[int, tuple[list[int], list[int]]] = {}
+        overloads: dict[str, int] = {}
+        for i, f in enumerate(functions):
+            by_f.setdefault(f.name, []).append(i)
+            per_file.setdefault(f.file, ([], []))[0].append(i)
+            overloads[f.name] = max(overloads.get(f.name, 0), f.overload + 1)
+        by_g: dict[str, list[int]] = {}
+        for i, g in enumerate(globals_):
+            by_g.setdefault(g.name, []).append(i)
+            per_file.setdefault(g.file, ([], []))[1].append(i)
+        root: dict[str, tuple[dict[str, object], list[int]]] = {}
+        for i, a in enumerate(aliases):
+            for name in a.names:
+                node: dict[str, tuple[dict[str, object], list[int]]] = root
+                ends: list[int] | None = None
+                for comp, kind in name:
+                    child = node.setdefault(trie_key(comp, kind), ({}, []))
+                    node, ends = child  # type: ignore[assignment]
+                if ends is not None:
+                    ends.append(i)
+
+        def freeze(n: tuple[dict[str, object], list[int]]) -> TrieNode:
+            children, ends_ = n
+            return {k: freeze(v) for k, v in children.items()}, tuple(ends_)  # type: ignore[arg-type]
+
+        trie = {k: pickle.dumps(freeze(v), protocol=pickle.HIGHEST_PROTOCOL) for k, v in root.items()}
+        return cls(files, functions, globals_, tuple(a.file for a in aliases), tuple(a.item for a in aliases),
+                   {k: tuple(v) for k, v in by_f.items()}, {k: tuple(v) for k, v in by_g.items()},
+                   {k: (tuple(a), tuple(b)) for k, (a, b) in per_file.items()}, overloads,
+                   frozenset(f.name for f in functions if not f.private), trie)
+
+    def file_functions(self, file: int) -> list[FunctionEntry]:
+        return [self.functions[i] for i in self.by_file.get(file, ((), ()))[0]]
+
+    def file_globals(self, file: int) -> list[GlobalEntry]:
+        return [self.globals[i] for i in self.by_file.get(file, ((), ()))[1]]
 
 
 # ---------------------------------------------------------------- declarations of one tree
@@ -142,6 +207,7 @@ def point_key(pp: A.ProbePoint) -> tuple[tuple[str, str | None], ...]:
 
 def declarations(file: A.File, file_index: int) -> tuple[list[FunctionEntry], list[GlobalEntry], list[AliasEntry],
                                                           list[int]]:
+    """A tree's functions, globals, aliases and plain probes (docs: function_docs())."""
     functions: list[FunctionEntry] = []
     globals_: list[GlobalEntry] = []
     aliases: list[AliasEntry] = []
@@ -154,7 +220,7 @@ def declarations(file: A.File, file_index: int) -> tuple[list[FunctionEntry], li
             functions.append(FunctionEntry(
                 item.name, file_index, i, n, tuple(p.name for p in item.params), tuple(p.type for p in item.params),
                 item.return_type, item.private, item.name_span.line, item.name_span.column,
-                isinstance(item.body, A.EmbeddedCode), doc_summary(item.doc)))
+                isinstance(item.body, A.EmbeddedCode)))
         elif isinstance(item, A.GlobalDecl):
             for j, v in enumerate(item.vars):
                 globals_.append(GlobalEntry(v.name, file_index, i, j, item.private, v.name_span.line,
@@ -165,6 +231,10 @@ def declarations(file: A.File, file_index: int) -> tuple[list[FunctionEntry], li
         elif isinstance(item, A.ProbeDecl):
             probes.append(i)
     return functions, globals_, aliases, probes
+
+
+def function_docs(file: A.File) -> list[str]:
+    return [doc_summary(item.doc) for item in file.items if isinstance(item, A.FunctionDecl)]
 
 
 # ---------------------------------------------------------------- the library
@@ -184,15 +254,18 @@ class TapsetLibrary:
         self.index = index
         self.fingerprint = fingerprint
         self._trees: dict[int, A.File] = {}
+        self._details: LibraryDetails | None = None
 
     @classmethod
     def load(cls, target: Target, include_dirs: Sequence[str | Path] = (), tapset_dir: str | Path | None = None,
              *, use_cache: bool = True, jobs: int = 1) -> TapsetLibrary:
         """The library for target; the index comes from the cache when the files have not changed."""
         root = Path(tapset_dir) if tapset_dir is not None else system_tapset_dir()
-        files = library_files(target, include_dirs, root)
+        files = cached_library_files(target, include_dirs, root) if use_cache else \
+            library_files(target, include_dirs, root)
         key = _fingerprint(files, target, root, include_dirs)
-        path = cache_dir("semantic") / f"library-{key}.pickle"
+        directory = cache_dir("semantic")
+        path = directory / f"library-{key}.pickle"
         if use_cache:
             try:
                 with no_gc():
@@ -202,18 +275,51 @@ class TapsetLibrary:
             except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError, ImportError):
                 pass
         parsed = parse_library(target, include_dirs, root, use_cache=use_cache, jobs=jobs)
-        index = _build_index(parsed.files)
+        index, details = _build_index(parsed.files)
+        index.details_key = key
+        if use_cache:
+            parse_dir = cache_dir("parsed")
+            index.tree_caches = tuple(
+                str(parse_dir / (cache_key(read_source(p), str(p), target, parsed.macros, True, None) + ".pickle"))
+                for p, _ in parsed.files)
         lib = cls(target, files, parsed.macros, index, key)
+        lib._details = details
         for i, (_, result) in enumerate(parsed.files):
             lib._trees[i] = result.file
         if use_cache:
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            try:
-                tmp.write_bytes(pickle.dumps((parsed.macros, index), protocol=pickle.HIGHEST_PROTOCOL))
-                tmp.replace(path)
-            except (OSError, pickle.PicklingError, RecursionError):
-                tmp.unlink(missing_ok=True)
+            for target_path, data in ((directory / f"details-{key}.pickle", details), (path, (parsed.macros, index))):
+                tmp = target_path.with_name(f"{target_path.name}.{os.getpid()}.tmp")
+                try:
+                    tmp.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+                    tmp.replace(target_path)
+                except (OSError, pickle.PicklingError, RecursionError):
+                    tmp.unlink(missing_ok=True)
         return lib
+
+    @property
+    def details(self) -> LibraryDetails:
+        """Docs and alias names (the editor's), from their own cache file or the trees."""
+        if self._details is None:
+            path = cache_dir("semantic") / f"details-{self.fingerprint}.pickle"
+            try:
+                loaded = pickle.loads(path.read_bytes())
+                if isinstance(loaded, LibraryDetails):
+                    self._details = loaded
+            except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+                pass
+            if self._details is None:
+                docs: list[str] = []
+                aliases: list[AliasEntry] = []
+                for i in range(len(self.index.files)):
+                    tree = self.tree(i)
+                    docs += function_docs(tree)
+                    aliases += declarations(tree, i)[2]
+                self._details = LibraryDetails(tuple(docs), tuple(aliases))
+        return self._details
+
+    def function_doc(self, function: int) -> str:
+        docs = self.details.function_docs
+        return docs[function] if 0 <= function < len(docs) else ""
 
     def path(self, file: int) -> str:
         return self.index.files[file].path
@@ -221,6 +327,15 @@ class TapsetLibrary:
     def tree(self, file: int) -> A.File:
         """The syntax tree of one library file (unpickled from the parse cache on first use)."""
         tree = self._trees.get(file)
+        if tree is None and file < len(self.index.tree_caches):
+            # the parse cache entry written when the index was built (the fingerprint vouches for the text)
+            try:
+                with no_gc():
+                    loaded, _ = pickle.loads(Path(self.index.tree_caches[file]).read_bytes())
+                if isinstance(loaded, A.File):
+                    tree = self._trees[file] = loaded
+            except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
+                pass
         if tree is None:
             path = self.index.files[file].path
             result = parse_cached(read_source(path), path, self.target, self.macros, library=True)
@@ -232,24 +347,27 @@ class TapsetLibrary:
         """Pass 1 problems in the library itself (stap fails the whole run on them)."""
         return self.macros.diagnostics + tuple(d for f in self.index.files for d in f.diagnostics)
 
-    def function_names(self) -> set[str]:
-        return {f.name for f in self.index.functions if not f.private}
+    def function_names(self) -> frozenset[str]:
+        return self.index.public_functions
 
 
-def _build_index(parsed: Sequence[tuple[Path, object]]) -> LibraryIndex:
+def _build_index(parsed: Sequence[tuple[Path, object]]) -> tuple[LibraryIndex, LibraryDetails]:
     files: list[FileEntry] = []
     functions: list[FunctionEntry] = []
     globals_: list[GlobalEntry] = []
     aliases: list[AliasEntry] = []
+    docs: list[str] = []
     for i, (path, result) in enumerate(parsed):
         tree: A.File = result.file  # type: ignore[attr-defined]
         f, g, a, p = declarations(tree, i)
         functions += f
         globals_ += g
         aliases += a
+        docs += function_docs(tree)
         diags = tuple(d for d in result.diagnostics if d.is_error)  # type: ignore[attr-defined]
         files.append(FileEntry(str(path), tuple(p), diags))
-    return LibraryIndex(tuple(files), tuple(functions), tuple(globals_), tuple(aliases))
+    index = LibraryIndex.build(tuple(files), tuple(functions), tuple(globals_), tuple(aliases))
+    return index, LibraryDetails(tuple(docs), tuple(aliases))
 
 
 def _fingerprint(files: LibraryFiles, target: Target, root: Path, include_dirs: Sequence[str | Path]) -> str:
@@ -263,6 +381,34 @@ def _fingerprint(files: LibraryFiles, target: Target, root: Path, include_dirs: 
         except OSError:
             parts.append(f"{p}:-")
     return content_hash("\n".join(parts))
+
+
+def cached_library_files(target: Target, include_dirs: Sequence[str | Path], root: Path) -> LibraryFiles:
+    """library_files, remembered with the search directories' mtimes (a file added or removed changes
+    its directory's), so a warm start stats directories instead of globbing them."""
+    dirs = [d for r in [root, *map(Path, include_dirs)] for d in search_dirs(r, target)]
+    stamps = []
+    for d in dirs:
+        try:
+            stamps.append(f"{d}:{os.stat(d).st_mtime_ns}")
+        except OSError:
+            stamps.append(f"{d}:-")
+    key = content_hash("\n".join([INDEX_VERSION, target.release, target.arch, target.runtime, *stamps]))
+    path = cache_dir("semantic") / f"files-{key}.pickle"
+    try:
+        found = pickle.loads(path.read_bytes())
+        if isinstance(found, LibraryFiles):
+            return found
+    except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
+        pass
+    files = library_files(target, include_dirs, root)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(pickle.dumps(files, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+    return files
 
 
 def load_library_macros(target: Target, include_dirs: Sequence[str | Path] = ()) -> LibraryMacros:

@@ -7,8 +7,8 @@ the caller through format_errors). Nothing is resolved here.
 
 from __future__ import annotations
 
-from tapkit.runtime.printf import FormatError, parse_format
 from tapkit.semantic import ir
+from tapkit.semantic.formats import FormatProblem, conversions
 from tapkit.syntax import ast as A
 
 
@@ -180,8 +180,8 @@ class Lowering:
             fmt = args.pop(0)
             text = fmt.value if isinstance(fmt, A.StringLiteral) else ""
             try:
-                node.format = parse_format(text)
-            except FormatError as exc:
+                node.format = list(conversions(text))
+            except FormatProblem as exc:
                 self.format_errors.append((e, str(exc)))
                 node.format = []
         elif e.name.lstrip("s").startswith("printd") and args:

@@ -24,10 +24,10 @@ class AnalysisOptions:
 
 def debuginfo_overrides(paths: tuple[str, ...]) -> dict[str, str]:
     """`--debuginfo PATH` values to overrides: "NAME=PATH" names a module, a bare PATH names itself."""
-    from tapkit.debuginfo.files import module_name
-
     out: dict[str, str] = {}
     for p in paths:
+        from tapkit.debuginfo.files import module_name
+
         if "=" in p and not p.startswith("/"):
             name, _, path = p.partition("=")
             out[name] = path

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tapkit.semantic.errors import SemanticError, Where
 from tapkit.semantic.suggest import levenshtein_suggest
@@ -201,16 +202,53 @@ MatchKey = tuple[str, str | None]
 
 
 class MatchNode:
-    __slots__ = ("ends", "sub")
+    """A node of the match tree: sub-components and the builders of points that end here.
 
-    def __init__(self) -> None:
-        self.sub: dict[MatchKey, MatchNode] = {}
-        self.ends: list[Builder] = []
+    A node can start out as a piece of the library's alias trie (children, alias numbers) and
+    turn into nodes only when derivation walks through it: most of the ~6,000 alias names are
+    never visited by a given script."""
+
+    __slots__ = ("_ends", "_make", "_sub", "_trie")
+
+    def __init__(self, trie: Any = None, make: Callable[[int], Builder] | None = None) -> None:
+        self._trie = trie  # a TrieNode, or pickled bytes of one
+        self._make = make
+        self._sub: dict[MatchKey, MatchNode] | None = None if trie is not None else {}
+        self._ends: list[Builder] | None = None if trie is not None else []
+
+    def _materialize(self) -> None:
+        import pickle
+
+        from tapkit.semantic.library import split_trie_key
+
+        trie = self._trie
+        if isinstance(trie, bytes):
+            trie = pickle.loads(trie)
+        children, ends = trie
+        make = self._make
+        self._sub = {split_trie_key(key): MatchNode(child, make) for key, child in children.items()}
+        self._ends = [make(i) for i in ends] if make is not None else []
+        self._trie = None
+
+    @property
+    def sub(self) -> dict[MatchKey, MatchNode]:
+        if self._sub is None:
+            self._materialize()
+        assert self._sub is not None
+        return self._sub
+
+    @property
+    def ends(self) -> list[Builder]:
+        if self._ends is None:
+            self._materialize()
+        assert self._ends is not None
+        return self._ends
 
     def bind(self, key: MatchKey) -> MatchNode:
-        node = self.sub.get(key)
+        sub = self.sub
+        node = sub.get(key)
         if node is None:
-            node = self.sub[key] = MatchNode()
+            node = sub[key] = MatchNode()
         return node
 
     def suggest(self, functor: str) -> str:
@@ -220,6 +258,11 @@ class MatchNode:
         if not functor:
             return ""
         return levenshtein_suggest(functor, {name for name, _ in self.sub}, 5)
+
+
+def LazyMatchNode(trie: dict[str, bytes], make: Callable[[int], Builder]) -> MatchNode:  # noqa: N802
+    """The root of a match tree over the library's alias trie (subtrees stay pickled until reached)."""
+    return MatchNode((trie, ()), make)
 
 
 class RecursiveExpansion(SemanticError):

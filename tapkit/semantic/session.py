@@ -17,7 +17,7 @@ from tapkit.semantic import ir
 from tapkit.semantic.errors import ErrorSink, SemanticError, Where
 from tapkit.semantic.library import FunctionEntry, GlobalEntry, TapsetLibrary, declarations
 from tapkit.semantic.lower import Lowering
-from tapkit.semantic.probes import AliasRef, MatchNode, Point, ProbeSpec, register_alias
+from tapkit.semantic.probes import AliasBuilder, AliasRef, LazyMatchNode, MatchNode, Point, ProbeSpec, register_alias
 from tapkit.semantic.where import Locator, Sources, name_where
 from tapkit.syntax import ast as A
 
@@ -134,8 +134,7 @@ class Session:
         from tapkit.semantic.builtins import register_builtins
 
         index = self.library.index
-        for a in index.aliases:
-            register_alias(self.match_root, AliasRef(index.files[a.file].path, a.item, a.file), a.names)
+        self.match_root = LazyMatchNode(index.alias_trie, self._library_alias_builder)
         for sf in self.user_files:
             for i, item in enumerate(sf.tree.items):
                 if isinstance(item, A.AliasDecl):
@@ -144,9 +143,7 @@ class Session:
                     register_alias(self.match_root, AliasRef(sf.path, i, None),
                                    tuple(point_key(n) for n in item.names))
         register_builtins(self.match_root)
-        counts: dict[str, int] = {}
-        for f in index.functions:
-            counts[f.name] = max(counts.get(f.name, 0), f.overload + 1)
+        counts = dict(index.overloads)
         for sf in self.user_files:
             for f in sf.functions:
                 counts[f.name] = max(counts.get(f.name, 0), f.overload + 1)
@@ -160,6 +157,11 @@ class Session:
                                                          type=e.resolved_type, synthetic=True)
         return decl
 
+    def _library_alias_builder(self, alias: int) -> AliasBuilder:
+        index = self.library.index
+        file = index.alias_files[alias]
+        return AliasBuilder(AliasRef(index.files[file].path, index.alias_items[alias], file))
+
     def is_privileged_file(self, path: str) -> bool:
         """Tapset files are privileged; user scripts only in guru mode (-g)."""
         if self.options.guru:
@@ -171,8 +173,8 @@ class Session:
         if sf is None:
             path = self.library.path(index)
             tree = self.library.tree(index)
-            funcs = [f for f in self.library.index.functions if f.file == index]
-            globs = [g for g in self.library.index.globals if g.file == index]
+            funcs = self.library.index.file_functions(index)
+            globs = self.library.index.file_globals(index)
             sf = SourceFile(path, tree, False, index, funcs, globs)
             self._chosen_library[index] = sf
         return sf

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tapkit.debuginfo import Array, Base, Debuginfo, DebuginfoError, Enum, Pointer, Struct, Void
-from tapkit.debuginfo.model import FunctionType, TypeId
 from tapkit.semantic import ir
 from tapkit.semantic.errors import SemanticError, Where
 from tapkit.semantic.rewrite import map_exprs
 
 if TYPE_CHECKING:
+    from tapkit.debuginfo import Debuginfo
+    from tapkit.debuginfo.model import TypeId
     from tapkit.semantic.context import ProbeContext
     from tapkit.semantic.session import DerivedProbe, Session
 
@@ -59,12 +59,13 @@ def accept_unchecked(e: ir.Target) -> None:
 
 def load_debuginfo(s: Session, spec: str) -> Debuginfo:
     """The debuginfo for a module spec ("kernel", 'module("m")', 'process("p")', a path), cached per run."""
+    from tapkit.debuginfo import Debuginfo, DebuginfoError, load
+
     cached = s.debuginfo_cache.get(spec)
     if isinstance(cached, Debuginfo):
         return cached
     if isinstance(cached, DebuginfoError):
         raise cached
-    from tapkit.debuginfo import load
 
     try:
         info = load(spec, release=s.options.target.release, overrides=dict(s.options.debuginfo) or None)
@@ -108,6 +109,8 @@ class Walk:
 
     def run(self, tid: TypeId, comps: list[ir.TargetComponent], address_of: bool = False) -> tuple[TypeId, int]:
         """The type reached and how many components were used (a pretty-print suffix stops the walk)."""
+        from tapkit.debuginfo import Array, Pointer, Struct
+
         info = self.info
         for i, c in enumerate(comps):
             if c.kind == "pretty":
@@ -142,6 +145,9 @@ class Walk:
 
     def final(self, tid: TypeId, where: Where, pretty: bool, addressof: bool) -> tuple[str, TargetType | None]:
         """The stap type of the value reached, and its details; errors for whole structs."""
+        from tapkit.debuginfo import Array, Base, Enum, Pointer, Struct, Void
+        from tapkit.debuginfo.model import FunctionType
+
         info = self.info
         if pretty:
             return ir.STRING, None
@@ -408,6 +414,8 @@ def resolve_cast(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
         if t is not None:
             finish(s, e, ctx.debuginfo, t.id, start_address_of=True)
             return
+    from tapkit.debuginfo import DebuginfoError
+
     for spec in specs:
         try:
             info = load_debuginfo(s, spec)
@@ -440,6 +448,8 @@ def resolve_atvar(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
         return
     else:
         return  # stap leaves it: "unresolved @var() expression"
+    from tapkit.debuginfo import DebuginfoError
+
     for spec in specs:
         try:
             info = load_debuginfo(s, spec)
