@@ -16,7 +16,8 @@ from tapkit.semantic import ir
 from tapkit.semantic.checks import check_foreach_mutation, check_statistics
 from tapkit.semantic.effects import varuse_of
 from tapkit.semantic.errors import SemanticError
-from tapkit.semantic.formats import FormatProblem, conversions, save as save_formats
+from tapkit.semantic.formats import FormatProblem, conversions
+from tapkit.semantic.formats import save as save_formats
 from tapkit.semantic.infer import final_type_check
 from tapkit.semantic.library import TapsetLibrary
 from tapkit.semantic.optimize import Optimizer

@@ -8,6 +8,7 @@ tracepoints to tracepoints. Each builder validates its parameters with stap's me
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -231,7 +232,10 @@ def _utrace(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiter
     results.append(make_derived(s, probe, loc, ctx))
 
 
-def _accept(family: str) -> object:
+Handler = Callable[["Session", ProbeSpec, Point, dict[str, "ArgLiteral | None"], "list[DerivedProbe]"], None]
+
+
+def _accept(family: str) -> Handler:
     def handler(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
                 results: list[DerivedProbe]) -> None:
         results.append(make_derived(s, probe, loc, ProbeContext(family)))
@@ -266,7 +270,7 @@ def _process_elf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, Arg
     build_process_elf(s, probe, loc, params, results)
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Handler] = {
     "begin": _begin, "never": _never, "timer": _timer, "procfs": _procfs, "perf": _perf, "netfilter": _netfilter,
     "utrace": _utrace, "hwbkpt": _accept("hwbkpt"), "itrace": _accept("itrace"), "kprobe": _no_symbols,
     "mark": _no_symbols, "dwarf": _dwarf, "tracepoint": _tracepoint, "sdt": _process_elf, "plt": _process_elf,

@@ -85,8 +85,7 @@ def _visit(s: Session, node: ir.Node, active: list[ir.VarDef], mutates: dict[ir.
                 s.errors.error(SemanticError("sem.foreach-modified",
                                              f"variable '{ref.name}' modified during 'foreach' iteration",
                                              s.locator.of(idx)))
-    kids = ir.expr_children(node) if isinstance(node, ir.Expr) else ir.stmt_children(node)  # type: ignore[arg-type]
-    for child in kids:
+    for child in ir.children(node):
         if isinstance(child, ir.Stmt):
             _visit(s, child, active, mutates)
         elif isinstance(child, ir.Expr):

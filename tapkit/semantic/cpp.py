@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-_TOKEN = re.compile(r"""\s+|[A-Za-z_]\w*|\d[\w.]*|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|\#\#|\.\.\.|->|<<|>>|[<>!=]=|&&|\|\||.""",
-                    re.S)
+_TOKEN = re.compile(r"""\s+|[A-Za-z_]\w*|\d[\w.]*|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'"""
+                    r"""|\#\#|\.\.\.|->|<<|>>|[<>!=]=|&&|\|\||.""", re.S)
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", re.S)
 
 Macro = tuple[str, list[str] | None]  # body, parameter names (None: object-like)
@@ -33,7 +33,9 @@ def _strip_comments(text: str) -> str:
 
 def split_args(text: str) -> list[str]:
     """Top-level comma-separated parts of text (parentheses, brackets and braces nest)."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for t in tokenize(text):
         if t in "([{" and len(t) == 1:
             depth += 1
@@ -144,8 +146,8 @@ class HeaderPreprocessor:
         py = re.sub(r"(\d+)[uUlL]+\b", r"\1", py)
         py = re.sub(r"[A-Za-z_]\w*", ident, py)
         try:
-            return bool(eval(py, {"__builtins__": {}}, {}))  # noqa: S307 - digits and operators only
-        except Exception:  # noqa: BLE001 - an expression we cannot read: take the branch, as a guess
+            return bool(eval(py, {"__builtins__": {}}, {}))
+        except Exception:
             return True
 
     # ------------------------------------------------------------ expansion

@@ -204,7 +204,7 @@ def _elf_fallback(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, Ar
     text = string(params, "function") or string(params, "statement") or ""
     pattern = text.split("@", 1)[0] or "*"
     matches = sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
-    if not matches or "return" in params and False:
+    if not matches:
         sugs = levenshtein_suggest(pattern, names, 5)
         raise SemanticError("sem.no-match", "no match" + (f" (similar functions: {sugs})" if sugs else ""))
     for name in matches:

@@ -34,7 +34,7 @@ class VarUse:
         return e is self._lvalue or e is self._lrvalue
 
     # ------------------------------------------------------------ traversal
-    def stmt(self, st: ir.Stmt | None) -> None:  # noqa: C901 - one case per statement kind
+    def stmt(self, st: ir.Stmt | None) -> None:
         if st is None:
             return
         if isinstance(st, ir.Block):
@@ -107,7 +107,7 @@ class VarUse:
             self._lvalue_read = False
         self.stmt(st.body)
 
-    def expr(self, e: ir.Expr) -> None:  # noqa: C901 - one case per expression kind
+    def expr(self, e: ir.Expr) -> None:
         if isinstance(e, ir.Sym):
             self.symbol(e)
         elif isinstance(e, ir.Assign):
@@ -219,8 +219,8 @@ def varuse_of(node: ir.Node) -> VarUse:
     vu = VarUse()
     if isinstance(node, ir.Expr):
         vu.expr(node)
-    else:
-        vu.stmt(node)  # type: ignore[arg-type]
+    elif isinstance(node, ir.Stmt):
+        vu.stmt(node)
     return vu
 
 

@@ -7,6 +7,7 @@ dir, so a warm check does not import the runtime library to parse formats it par
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import NamedTuple
@@ -80,7 +81,5 @@ def save() -> None:
         os.replace(tmp, path)
         _dirty = False
     except OSError:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass

@@ -117,9 +117,7 @@ class TypeResolver:
             return
         if re_t != UNKNOWN and te != UNKNOWN and re_t != te:
             self.mismatch_decl(self.where(e), re_t, decl)
-        elif re_t != UNKNOWN and t != UNKNOWN and re_t != t:
-            self.mismatch_decl(self.where(e), t, decl)
-        elif te != UNKNOWN and t != UNKNOWN and te != t:
+        elif (re_t != UNKNOWN and t != UNKNOWN and re_t != t) or (te != UNKNOWN and t != UNKNOWN and te != t):
             self.mismatch_decl(self.where(e), t, decl)
         elif re_t == UNKNOWN and t != UNKNOWN:
             e.type = t
@@ -153,7 +151,7 @@ class TypeResolver:
             self.newly += 1
 
     # ------------------------------------------------------------ statements
-    def stmt(self, st: ir.Stmt | None) -> None:  # noqa: C901 - one case per statement kind
+    def stmt(self, st: ir.Stmt | None) -> None:
         if st is None:
             return
         if isinstance(st, ir.Block):
@@ -194,7 +192,7 @@ class TypeResolver:
                 self.expr(st.catch_var)
             self.stmt(st.catch_body)
 
-    def foreach(self, st: ir.Foreach) -> None:  # noqa: C901
+    def foreach(self, st: ir.Foreach) -> None:
         wanted = UNKNOWN
         base = st.base
         if isinstance(base, ir.HistOp):
@@ -284,7 +282,7 @@ class TypeResolver:
             raise SemanticError("sem.delete", "invalid operand of delete expression", self.where(e))
 
     # ------------------------------------------------------------ expressions
-    def expr(self, e: ir.Expr) -> None:  # noqa: C901 - one case per expression kind
+    def expr(self, e: ir.Expr) -> None:
         t = self.t
         if isinstance(e, ir.Number | ir.String):
             if t != e.type and t != UNKNOWN:
@@ -402,7 +400,7 @@ class TypeResolver:
                 self.expr(e.address)
             self.set_type(e, LONG)
 
-    def assign(self, e: ir.Assign) -> None:  # noqa: C901 - stap's operator cases
+    def assign(self, e: ir.Assign) -> None:
         t = self.t
         if t == STATS:
             self.invalid(self.where(e), t)

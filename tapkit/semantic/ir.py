@@ -20,8 +20,8 @@ from tapkit.diagnostics import Span
 from tapkit.syntax import ast as A
 
 if TYPE_CHECKING:
-    from tapkit.semantic.formats import Conversion
     from tapkit.semantic.errors import Where
+    from tapkit.semantic.formats import Conversion
     from tapkit.semantic.targets import TargetType
 
 UNKNOWN, LONG, STRING, STATS = "unknown", "long", "string", "stats"
@@ -513,59 +513,59 @@ def tagged(node: EmbeddedCode | EmbeddedExpr, tag: str) -> bool:
 
 def expr_children(e: Expr) -> list[Expr]:
     """The expressions directly under e, in evaluation order (None indexes skipped)."""
-    t = type(e)
-    if t in (Binary, Logical, Compare, Concat):
-        return [e.left, e.right]  # type: ignore[attr-defined]
-    if t is Assign:
-        return [e.left, e.right]  # type: ignore[attr-defined]
-    if t is ArrayIndex:
-        return [e.base, *(i for i in e.indexes if i is not None)]  # type: ignore[attr-defined]
-    if t in (Call, Print):
-        out = list(e.args)  # type: ignore[attr-defined]
-        if t is Print and e.hist is not None:  # type: ignore[attr-defined]
-            out.append(e.hist)  # type: ignore[attr-defined]
-        return out
-    if t in (Unary, Crement):
-        return [e.operand]  # type: ignore[attr-defined]
-    if t is Ternary:
-        return [e.cond, e.then, e.else_]  # type: ignore[attr-defined]
-    if t is Regex:
-        return [e.left, e.pattern]  # type: ignore[attr-defined]
-    if t is InArray:
-        return [e.index]  # type: ignore[attr-defined]
-    if t in (StatOp, HistOp):
-        return [e.stat]  # type: ignore[attr-defined]
-    if t is Target:
-        out = [e.operand] if e.operand is not None else []  # type: ignore[attr-defined]
-        out += [c.expr for c in e.components if c.expr is not None]  # type: ignore[attr-defined]
-        return out
-    if t in (Defined, Entry):
-        return [e.operand]  # type: ignore[attr-defined]
-    if t is Deref:
-        return [e.address]  # type: ignore[attr-defined]
+    if isinstance(e, Binary | Assign):
+        return [e.left, e.right]
+    if isinstance(e, ArrayIndex):
+        return [e.base, *(i for i in e.indexes if i is not None)]
+    if isinstance(e, Call):
+        return list(e.args)
+    if isinstance(e, Print):
+        return [*e.args, e.hist] if e.hist is not None else list(e.args)
+    if isinstance(e, Unary | Crement):
+        return [e.operand]
+    if isinstance(e, Ternary):
+        return [e.cond, e.then, e.else_]
+    if isinstance(e, Regex):
+        return [e.left, e.pattern]
+    if isinstance(e, InArray):
+        return [e.index]
+    if isinstance(e, StatOp | HistOp):
+        return [e.stat]
+    if isinstance(e, Target):
+        out = [e.operand] if e.operand is not None else []
+        return out + [c.expr for c in e.components if c.expr is not None]
+    if isinstance(e, Defined | Entry):
+        return [e.operand]
+    if isinstance(e, Deref):
+        return [e.address]
     return []
 
 
 def stmt_children(s: Stmt) -> list[Node]:
-    t = type(s)
-    if t is Block:
-        return list(s.statements)  # type: ignore[attr-defined]
-    if t is ExprStmt:
-        return [s.expr]  # type: ignore[attr-defined]
-    if t is If:
-        return [x for x in (s.cond, s.then, s.else_) if x is not None]  # type: ignore[attr-defined]
-    if t is For:
-        return [x for x in (s.init, s.cond, s.step, s.body) if x is not None]  # type: ignore[attr-defined]
-    if t is Foreach:
-        out: list[Node] = [s.base, *s.indexes]  # type: ignore[attr-defined]
-        out += [x for x in s.slice if x is not None]  # type: ignore[attr-defined]
-        out += [x for x in (s.value, s.limit, s.body) if x is not None]  # type: ignore[attr-defined]
-        return out
-    if t in (Return, Delete):
-        v = s.value  # type: ignore[attr-defined]
-        return [v] if v is not None else []
-    if t is Try:
-        return [x for x in (s.body, s.catch_var, s.catch_body) if x is not None]  # type: ignore[attr-defined]
+    """The statements and expressions directly under s."""
+    if isinstance(s, Block):
+        return list(s.statements)
+    if isinstance(s, ExprStmt):
+        return [s.expr]
+    if isinstance(s, If):
+        return [x for x in (s.cond, s.then, s.else_) if x is not None]
+    if isinstance(s, For):
+        return [x for x in (s.init, s.cond, s.step, s.body) if x is not None]
+    if isinstance(s, Foreach):
+        out: list[Node] = [s.base, *s.indexes, *(x for x in s.slice if x is not None)]
+        return out + [x for x in (s.value, s.limit, s.body) if x is not None]
+    if isinstance(s, Return | Delete):
+        return [s.value] if s.value is not None else []
+    if isinstance(s, Try):
+        return [x for x in (s.body, s.catch_var, s.catch_body) if x is not None]
+    return []
+
+
+def children(node: Node) -> list[Node]:
+    if isinstance(node, Expr):
+        return list(expr_children(node))
+    if isinstance(node, Stmt):
+        return stmt_children(node)
     return []
 
 
@@ -576,6 +576,5 @@ def walk(node: Node) -> list[Node]:
     while stack:
         n = stack.pop()
         out.append(n)
-        kids = expr_children(n) if isinstance(n, Expr) else stmt_children(n)  # type: ignore[arg-type]
-        stack.extend(reversed(kids))
+        stack.extend(reversed(children(n)))
     return out

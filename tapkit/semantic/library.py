@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,7 +33,7 @@ from tapkit.syntax.library import (
     syntax_version,
     system_tapset_dir,
 )
-from tapkit.syntax.parser import LibraryMacros
+from tapkit.syntax.parser import LibraryMacros, ParseResult
 from tapkit.target import Target
 
 INDEX_VERSION = "4"
@@ -68,7 +68,7 @@ class GlobalEntry(NamedTuple):
     name: str
     file: int
     item: int
-    index: int  # which name of the `global a, b` declaration
+    position: int  # which name of the `global a, b` declaration
     private: bool
     line: int
     column: int
@@ -106,6 +106,19 @@ def split_trie_key(key: str) -> tuple[str, str | None]:
         name, _, kind = key[:-1].partition("(")
         return name, kind
     return key, None
+
+
+class _Building:
+    """A trie node while the index is built."""
+
+    __slots__ = ("children", "ends")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Building] = {}
+        self.ends: list[int] = []
+
+    def freeze(self) -> TrieNode:
+        return {k: v.freeze() for k, v in self.children.items()}, tuple(self.ends)
 
 
 @dataclass(slots=True)
@@ -152,22 +165,18 @@ class LibraryIndex:
         for i, g in enumerate(globals_):
             by_g.setdefault(g.name, []).append(i)
             per_file.setdefault(g.file, ([], []))[1].append(i)
-        root: dict[str, tuple[dict[str, object], list[int]]] = {}
+        root: dict[str, _Building] = {}
         for i, a in enumerate(aliases):
             for name in a.names:
-                node: dict[str, tuple[dict[str, object], list[int]]] = root
-                ends: list[int] | None = None
+                level = root
+                last: _Building | None = None
                 for comp, kind in name:
-                    child = node.setdefault(trie_key(comp, kind), ({}, []))
-                    node, ends = child  # type: ignore[assignment]
-                if ends is not None:
-                    ends.append(i)
+                    last = level.setdefault(trie_key(comp, kind), _Building())
+                    level = last.children
+                if last is not None:
+                    last.ends.append(i)
 
-        def freeze(n: tuple[dict[str, object], list[int]]) -> TrieNode:
-            children, ends_ = n
-            return {k: freeze(v) for k, v in children.items()}, tuple(ends_)  # type: ignore[arg-type]
-
-        trie = {k: pickle.dumps(freeze(v), protocol=pickle.HIGHEST_PROTOCOL) for k, v in root.items()}
+        trie = {k: pickle.dumps(v.freeze(), protocol=pickle.HIGHEST_PROTOCOL) for k, v in root.items()}
         return cls(files, functions, globals_, tuple(a.file for a in aliases), tuple(a.item for a in aliases),
                    {k: tuple(v) for k, v in by_f.items()}, {k: tuple(v) for k, v in by_g.items()},
                    {k: (tuple(a), tuple(b)) for k, (a, b) in per_file.items()}, overloads,
@@ -351,20 +360,20 @@ class TapsetLibrary:
         return self.index.public_functions
 
 
-def _build_index(parsed: Sequence[tuple[Path, object]]) -> tuple[LibraryIndex, LibraryDetails]:
+def _build_index(parsed: Sequence[tuple[Path, ParseResult]]) -> tuple[LibraryIndex, LibraryDetails]:
     files: list[FileEntry] = []
     functions: list[FunctionEntry] = []
     globals_: list[GlobalEntry] = []
     aliases: list[AliasEntry] = []
     docs: list[str] = []
     for i, (path, result) in enumerate(parsed):
-        tree: A.File = result.file  # type: ignore[attr-defined]
+        tree = result.file
         f, g, a, p = declarations(tree, i)
         functions += f
         globals_ += g
         aliases += a
         docs += function_docs(tree)
-        diags = tuple(d for d in result.diagnostics if d.is_error)  # type: ignore[attr-defined]
+        diags = tuple(d for d in result.diagnostics if d.is_error)
         files.append(FileEntry(str(path), tuple(p), diags))
     index = LibraryIndex.build(tuple(files), tuple(functions), tuple(globals_), tuple(aliases))
     return index, LibraryDetails(tuple(docs), tuple(aliases))
@@ -374,7 +383,7 @@ def _fingerprint(files: LibraryFiles, target: Target, root: Path, include_dirs: 
     parts = [INDEX_VERSION, syntax_version(), target.release, target.arch, target.runtime, target.stap_version,
              str(target.guru_mode), target.privilege, str(root), *map(str, include_dirs)]
     config = target.kernel_config_file or f"/lib/modules/{target.release}/build/.config"
-    for p in (config, f"/boot/config-{target.release}", *files.all):
+    for p in (config, f"/boot/config-{target.release}", *map(str, files.all)):
         try:
             st = os.stat(p)
             parts.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")

@@ -8,12 +8,18 @@ file has code on, cached per file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from tapkit.cache import cache_dir, content_hash
+
+if TYPE_CHECKING:
+    from tapkit.debuginfo.dwarf import DwarfSections
+    from tapkit.debuginfo.elf import Blob
 
 LINES_VERSION = "1"
 
@@ -103,17 +109,15 @@ def _decode(path: str) -> dict[str, set[int]]:
         end = pos + length
         if length == 0 or end > len(buf):
             break
-        try:
+        with contextlib.suppress(IndexError, struct.error, ValueError):  # a damaged program: keep the others
             _program(sections, blob, buf, pos, end, osz, e, out)
-        except (IndexError, struct.error, ValueError):
-            pass  # a damaged program: skip it, keep the others
         pos = end
         if pos <= start:
             break
     return out
 
 
-def _program(sections: object, blob: object, buf: bytes, pos: int, end: int, osz: int, e: str,
+def _program(sections: DwarfSections, blob: Blob, buf: bytes, pos: int, end: int, osz: int, e: str,
              out: dict[str, set[int]]) -> None:
     version = struct.unpack_from(e + "H", buf, pos)[0]
     pos += 2
@@ -194,7 +198,7 @@ def _emit(out: dict[str, set[int]], files: list[str], file: int, line: int) -> N
         out.setdefault(files[file], set()).add(line)
 
 
-def _entries(sections: object, blob: object, buf: bytes, pos: int, osz: int, e: str,
+def _entries(sections: DwarfSections, blob: Blob, buf: bytes, pos: int, osz: int, e: str,
              dirs: list[str]) -> tuple[list[str], int]:
     nformats = buf[pos]
     pos += 1
@@ -205,8 +209,8 @@ def _entries(sections: object, blob: object, buf: bytes, pos: int, osz: int, e: 
         formats.append((ct, form))
     count, pos = _uleb(buf, pos)
     out = []
-    line_str: bytes = getattr(sections, "line_str", b"")
-    debug_str: bytes = getattr(sections, "str", b"")
+    line_str: bytes = sections.line_str
+    debug_str: bytes = sections.str
     for _ in range(count):
         name, dir_index = "", 0
         for ct, form in formats:
@@ -214,7 +218,7 @@ def _entries(sections: object, blob: object, buf: bytes, pos: int, osz: int, e: 
             if form == _FORM_STRING:
                 value, pos = _cstr(buf, pos)
             elif form in (_FORM_LINE_STRP, _FORM_STRP):
-                off = blob.word(pos, osz, e == "<")  # type: ignore[attr-defined]
+                off = blob.word(pos, osz, e == "<")
                 pos += osz
                 table = line_str if form == _FORM_LINE_STRP else debug_str
                 value = table[off: table.index(b"\0", off)].decode("utf-8", "replace") if off < len(table) else ""
@@ -246,8 +250,8 @@ def has_line(records: dict[str, set[int]], file_pattern: str, lines: range) -> b
     import fnmatch
 
     for path, recorded in records.items():
-        if (path.endswith("/" + file_pattern) or path == file_pattern or fnmatch.fnmatchcase(path, file_pattern)
-                or fnmatch.fnmatchcase(path, "*/" + file_pattern)):
-            if any(n in recorded for n in lines):
-                return True
+        named = (path.endswith("/" + file_pattern) or path == file_pattern or fnmatch.fnmatchcase(path, file_pattern)
+                 or fnmatch.fnmatchcase(path, "*/" + file_pattern))
+        if named and any(n in recorded for n in lines):
+            return True
     return False

@@ -23,10 +23,11 @@ class Lowering:
     def block(self, b: A.Block) -> ir.Block:
         return ir.Block(b, [self.stmt(s) for s in b.statements])
 
-    def stmt(self, s: A.Statement) -> ir.Stmt:  # noqa: C901 - one case per statement kind
-        t = type(s)
-        if t is A.Block:
-            return self.block(s)  # type: ignore[arg-type]
+    def stmt(self, s: A.Statement | A.EmbeddedCode) -> ir.Stmt:
+        if isinstance(s, A.EmbeddedCode):
+            return ir.EmbeddedCode(s, s.code)
+        if isinstance(s, A.Block):
+            return self.block(s)
         if isinstance(s, A.ExprStatement):
             return ir.ExprStmt(s, self.expr(s.expr))
         if isinstance(s, A.IfStatement):
@@ -60,8 +61,6 @@ class Lowering:
             return ir.Try(s, self.block(s.body), var, self.block(s.catch_body))
         if isinstance(s, A.NullStatement):
             return ir.NullStmt(s)
-        if isinstance(s, A.EmbeddedCode):  # type: ignore[unreachable]
-            return ir.EmbeddedCode(s, s.code)
         raise TypeError(f"cannot lower statement {type(s).__name__}")
 
     def function_body(self, body: A.Block | A.EmbeddedCode) -> ir.Stmt:
@@ -78,10 +77,9 @@ class Lowering:
     def hist(self, e: A.HistOp) -> ir.HistOp:
         return ir.HistOp(e, e.kind, self.expr(e.operand), e.params)
 
-    def expr(self, e: A.Expr) -> ir.Expr:  # noqa: C901 - one case per expression kind
-        t = type(e)
-        if t is A.Var:
-            return ir.Sym(e, e.name)  # type: ignore[union-attr]
+    def expr(self, e: A.Expr) -> ir.Expr:
+        if isinstance(e, A.Var):
+            return ir.Sym(e, e.name)
         if isinstance(e, A.NumberLiteral):
             return ir.Number(e, e.value)
         if isinstance(e, A.StringLiteral):

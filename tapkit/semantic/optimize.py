@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tapkit.diagnostics import Span
 from tapkit.semantic import ir
 from tapkit.semantic.effects import VarUse, reachable_functions, varuse_of
-from tapkit.semantic.errors import SemanticError
+from tapkit.semantic.errors import SemanticError, Where
 from tapkit.semantic.fold import const_fold, dead_control
+from tapkit.semantic.rewrite import map_exprs
 from tapkit.semantic.suggest import levenshtein_suggest
 
 if TYPE_CHECKING:
@@ -34,14 +36,9 @@ class Optimizer:
     def user_file(self, path: str) -> bool:
         return any(sf.path == path for sf in self.s.user_files)
 
-    def warn(self, code: str, message: str, node: ir.Node | ir.VarDef) -> None:
-        if isinstance(node, ir.VarDef):
-            span = getattr(node.src, "name_span", None) or node.src.span
-            where = self.s.locator.of(ir.Sym(node.src, node.name)) if span is None else \
-                type(self.s.locator.of(ir.Number(node.src, 0)))(span, f"identifier '{node.name}'")
-        else:
-            where = self.s.locator.of(node)
-        self.s.errors.warn(code, message, where)
+    def warn(self, code: str, message: str, v: ir.VarDef) -> None:
+        span = getattr(v.src, "name_span", None) or v.src.span
+        self.s.errors.warn(code, message, Where(span, f"identifier '{v.name}'"))
 
     # ------------------------------------------------------------ the driver
     def run(self) -> int:
@@ -163,7 +160,7 @@ class Optimizer:
                 fd.body = self._dead_assign_stmt(fd.body, vu, globals_)
 
     def _dead_assign_stmt(self, st: ir.Stmt, vu: VarUse, globals_: set[ir.VarDef]) -> ir.Stmt:
-        _map_stmt_exprs(st, lambda e: self._dead_assign_expr(e, vu, globals_))
+        map_exprs(st, lambda e: self._dead_assign_expr(e, vu, globals_))
         if isinstance(st, ir.Try) and st.catch_var is not None:
             v = st.catch_var.referent
             if v is not None and v not in vu.read:
@@ -211,7 +208,7 @@ class Optimizer:
                                   _name_where(fd))
                 fd.body = ir.NullStmt(fd.body.src)
 
-    def _dse(self, st: ir.Stmt | None, focal: set[ir.VarDef]) -> ir.Stmt | None:  # noqa: C901
+    def _dse(self, st: ir.Stmt | None, focal: set[ir.VarDef]) -> ir.Stmt | None:
         if st is None:
             return None
         if isinstance(st, ir.Block):
@@ -333,18 +330,13 @@ def _as_block(st: ir.Stmt | None, old: ir.Block) -> ir.Block:
     return ir.Block(old.src, [st])
 
 
-def _keyword(dp: DerivedProbe) -> object:
-    from tapkit.semantic.errors import Where
-    from tapkit.syntax import ast as A
-
-    decl: A.ProbeDecl = dp.decl
-    sp = decl.span
-    return Where(type(sp)(sp.file, sp.line, sp.column, sp.line, sp.column + 5), "keyword")
+def _keyword(dp: DerivedProbe) -> Where:
+    """The `probe` keyword of the probe's declaration (where stap reports an elided probe)."""
+    sp = dp.decl.span
+    return Where(Span(sp.file, sp.line, sp.column, sp.line, sp.column + 5), "keyword")
 
 
-def _name_where(fd: ir.FunctionDef) -> object:
-    from tapkit.semantic.errors import Where
-
+def _name_where(fd: ir.FunctionDef) -> Where:
     return Where(fd.decl.name_span, f"identifier '{fd.name}'")
 
 
@@ -365,8 +357,3 @@ def assignment_symbol(e: ir.Expr, s: Session, assign: ir.Assign) -> ir.Sym | Non
     raise SemanticError("sem.lvalue", "Expecting lvalue for assignment", op, where2=s.locator.of(e))
 
 
-def _map_stmt_exprs(st: ir.Stmt, fn: object) -> None:
-    """Rewrite every expression under st bottom-up with fn (expr -> expr)."""
-    from tapkit.semantic.rewrite import map_exprs
-
-    map_exprs(st, fn)  # type: ignore[arg-type]

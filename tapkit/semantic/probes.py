@@ -12,8 +12,8 @@ failures are only reported when something required failed too.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tapkit.semantic.errors import SemanticError, Where
@@ -189,7 +189,8 @@ def _component_where(c: A.Component) -> Where:
 # ---------------------------------------------------------------- the match tree
 
 class Builder(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def build(self, s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
               results: list[DerivedProbe]) -> None: ...
@@ -260,7 +261,7 @@ class MatchNode:
         return levenshtein_suggest(functor, {name for name, _ in self.sub}, 5)
 
 
-def LazyMatchNode(trie: dict[str, bytes], make: Callable[[int], Builder]) -> MatchNode:  # noqa: N802
+def LazyMatchNode(trie: dict[str, bytes], make: Callable[[int], Builder]) -> MatchNode:
     """The root of a match tree over the library's alias trie (subtrees stay pickled until reached)."""
     return MatchNode((trie, ()), make)
 
@@ -274,7 +275,7 @@ def _key_text(key: MatchKey) -> str:
     return f"{name}({kind})" if kind else name
 
 
-def find_and_build(s: Session, probe: ProbeSpec, loc: Point, pos: int, node: MatchNode,  # noqa: C901
+def find_and_build(s: Session, probe: ProbeSpec, loc: Point, pos: int, node: MatchNode,
                    results: list[DerivedProbe], builders: set[str]) -> None:
     """stap's match_node::find_and_build: match loc's components from pos, building at the leaves."""
     suppressed = loc.optional or loc.sufficient
@@ -316,9 +317,9 @@ def find_and_build(s: Session, probe: ProbeSpec, loc: Point, pos: int, node: Mat
                 raise SemanticError("sem.probe-mismatch", "probe point mismatch: didn't find any wildcard matches"
                                     + (f" (similar: {sugs})" if sugs else ""), comp.where)
             return
-        sub = node.sub.get((functor, comp.arg_kind))
-        if sub is not None:
-            find_and_build(s, probe, loc, pos + 1, sub, results, builders)
+        exact = node.sub.get((functor, comp.arg_kind))
+        if exact is not None:
+            find_and_build(s, probe, loc, pos + 1, exact, results, builders)
             return
         before = len(results)
         _try_suffix(s, probe, loc, pos, node, results)

@@ -69,7 +69,7 @@ class Resolver:
         return self.s.find_global(name, arity, where)
 
     # ------------------------------------------------------------ statements
-    def stmt(self, st: ir.Stmt | None) -> None:  # noqa: C901 - one case per statement kind
+    def stmt(self, st: ir.Stmt | None) -> None:
         if st is None:
             return
         if isinstance(st, ir.Block):

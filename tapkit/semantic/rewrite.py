@@ -9,7 +9,7 @@ from tapkit.semantic import ir
 ExprFn = Callable[[ir.Expr], ir.Expr]
 
 
-def rewrite_expr(e: ir.Expr, fn: ExprFn) -> ir.Expr:  # noqa: C901 - one case per expression kind
+def rewrite_expr(e: ir.Expr, fn: ExprFn) -> ir.Expr:
     """Rewrite e's children, then e itself, with fn; returns the replacement."""
     if isinstance(e, ir.Binary | ir.Assign):
         e.left = rewrite_expr(e.left, fn)
@@ -54,7 +54,7 @@ def rewrite_expr(e: ir.Expr, fn: ExprFn) -> ir.Expr:  # noqa: C901 - one case pe
     return fn(e)
 
 
-def map_exprs(st: ir.Stmt | None, fn: ExprFn) -> None:  # noqa: C901 - one case per statement kind
+def map_exprs(st: ir.Stmt | None, fn: ExprFn) -> None:
     """Rewrite every expression in st (and nested statements) in place."""
     if st is None:
         return

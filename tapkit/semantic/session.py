@@ -233,7 +233,7 @@ class Session:
     def _choose_global(self, sf: SourceFile, g: GlobalEntry, arity: int, where: Where) -> ir.VarDef:
         decl = sf.tree.items[g.item]
         assert isinstance(decl, A.GlobalDecl)
-        gv = decl.vars[g.index]
+        gv = decl.vars[g.position]
         v = ir.VarDef(gv.name, "global", gv, sf.path, private=decl.private, wrap=gv.wrap, maxsize=gv.size or 0)
         if gv.init is not None:
             init = gv.init
@@ -294,9 +294,8 @@ class Session:
                     last = (self.library_file(f.file), f)
         if last is not None and not found_defs:
             if isinstance(last, ir.FunctionDef):
-                decl, lfile = last.decl, last.file
+                decl = last.decl
             else:
-                lfile = last[0].path
                 item = last[0].tree.items[last[1].item]
                 assert isinstance(item, A.FunctionDecl)
                 decl = item

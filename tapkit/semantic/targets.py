@@ -17,7 +17,7 @@ from tapkit.semantic.errors import SemanticError, Where
 from tapkit.semantic.rewrite import map_exprs
 
 if TYPE_CHECKING:
-    from tapkit.debuginfo import Debuginfo
+    from tapkit.debuginfo import Debuginfo, Variable
     from tapkit.debuginfo.model import TypeId
     from tapkit.semantic.context import ProbeContext
     from tapkit.semantic.session import DerivedProbe, Session
@@ -162,8 +162,6 @@ class Walk:
                                 f"'{info.spell(t.id)}'{decl} is being accessed instead of a member{such}", where)
         if isinstance(t, Void):
             raise SemanticError("sem.target-type", "cannot use a void value", where)
-        if isinstance(t, Base) and t.encoding == "float" and False:
-            raise SemanticError("sem.target-type", "unsupported float type", where)
         if isinstance(t, Pointer | Array | FunctionType):
             return ir.LONG, TargetType(info, tid)
         if isinstance(t, Base | Enum):
@@ -251,10 +249,7 @@ def _written_targets(body: ir.Stmt) -> dict[int, ir.Expr]:
 def _mark_written(s: Session, e: ir.Target, written: dict[int, ir.Expr]) -> None:
     op = written.get(id(e))
     e.written = op is not None
-    if isinstance(op, ir.Assign):
-        e.written_op = op.op
-        e.written_where = s.locator.of(op)
-    elif isinstance(op, ir.Crement):
+    if isinstance(op, ir.Assign | ir.Crement):
         e.written_op = op.op
         e.written_where = s.locator.of(op)
 
@@ -272,7 +267,7 @@ def _defined(s: Session, ctx: ProbeContext, e: ir.Defined) -> ir.Expr:
     return e
 
 
-def resolve_target(s: Session, ctx: ProbeContext, e: ir.Target) -> None:  # noqa: C901
+def resolve_target(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
     where = s.locator.of(e)
     if e.kind == "cast":
         resolve_cast(s, ctx, e)
@@ -439,12 +434,11 @@ def resolve_atvar(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
     if e.module:
         specs = cast_specs(e.module)
     elif ctx.family == "dwarf" and ctx.debuginfo is not None:
-        specs = []
-        info: Debuginfo | None = ctx.debuginfo
-        var = _find_global(info, name, cu)
+        here = ctx.debuginfo
+        var = _find_global(here, name, cu)
         if var is None:
-            raise SemanticError("sem.unknown-global", f"unable to find global '{name}' in {info.module}", where)
-        finish(s, e, info, var.type)
+            raise SemanticError("sem.unknown-global", f"unable to find global '{name}' in {here.module}", where)
+        finish(s, e, here, var.type)
         return
     else:
         return  # stap leaves it: "unresolved @var() expression"
@@ -463,7 +457,7 @@ def resolve_atvar(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
     raise SemanticError("sem.unknown-global", f"unable to find global '{name}' in {module}", where)
 
 
-def _find_global(info: Debuginfo, name: str, cu: str) -> object:
+def _find_global(info: Debuginfo, name: str, cu: str) -> Variable | None:
     import fnmatch
 
     for v in info.variables(name):

@@ -148,7 +148,8 @@ def _catalog(release: str, config_file: str) -> dict[str, dict[str, Tracepoint]]
 
 def parse_header(path: str, config: dict[str, str]) -> list[Tracepoint]:
     try:
-        text = open(path, encoding="utf-8", errors="replace").read()
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
     except OSError:
         return []
     pp = HeaderPreprocessor(config)

@@ -21,7 +21,7 @@ class VoidReducer:
         self.opt = opt
         self.focal = focal
 
-    def stmt(self, st: ir.Stmt | None) -> ir.Stmt | None:  # noqa: C901
+    def stmt(self, st: ir.Stmt | None) -> ir.Stmt | None:
         if st is None:
             return None
         if isinstance(st, ir.ExprStmt):
@@ -47,7 +47,7 @@ class VoidReducer:
         self.opt.changed()
         return self.stmt(block)
 
-    def reduce(self, st: ir.ExprStmt) -> ir.Stmt | None:  # noqa: C901 - one case per expression kind
+    def reduce(self, st: ir.ExprStmt) -> ir.Stmt | None:
         e = st.expr
         if isinstance(e, ir.Logical):
             cond = ir.Unary(e.src, "!", e.left) if e.op == "||" else e.left

@@ -146,7 +146,7 @@ class Locator:
         found = self.sources.find_after(left.span, op)
         return Where(found or fallback.span, f"operator '{op}'")
 
-    def _of(self, node: ir.Node) -> Where:  # noqa: C901 - one case per node kind
+    def _of(self, node: ir.Node) -> Where:
         src = node.src
         if isinstance(node, ir.Number | ir.String):
             return literal_where(src)
