@@ -1,0 +1,712 @@
+"""The ptrace tracer under tapkit's live probes: processes, threads, breakpoints, stops, detaching.
+
+One Tracer follows a command it starts (`spawn`, like stap -c) or a process it attaches to
+(`attach`, like stap -x), with every thread (PTRACE_O_TRACECLONE), forked child (TRACEFORK,
+TRACEVFORK: children are followed, their breakpoints kept and serviced) and exec (TRACEEXEC: the
+new image is set up from scratch and probes are re-resolved by the listener). Threads run freely;
+a breakpoint hit stops only the thread that hit it (out-of-line execution, see space.py), except
+for instructions that must be stepped in place, which stop the other threads while they step.
+
+The tracee is always left running and intact: `run` ends (the target exited, the listener asked
+to stop, a SIGINT/SIGTERM arrived, or a callback raised) by stopping every thread, removing every
+breakpoint, restoring SDT semaphores and return addresses replaced on stacks, re-delivering
+signals that were caught in transit, and detaching. x86_64 Linux only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tapkit.runtime.live import ptrace
+from tapkit.runtime.live.procfs import exe_path, thread_ids
+from tapkit.runtime.live.ptrace import Registers
+from tapkit.runtime.live.space import INT3, AddressSpace, Breakpoint, LoadedModule, ScratchRegion
+from tapkit.runtime.live.x86 import emulate_branch
+from tapkit.runtime.memory import MemoryFault
+
+OPTIONS = (ptrace.PTRACE_O_TRACECLONE | ptrace.PTRACE_O_TRACEFORK | ptrace.PTRACE_O_TRACEVFORK
+           | ptrace.PTRACE_O_TRACEEXEC | ptrace.PTRACE_O_TRACEEXIT)
+STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+MMAP, PROT_RX, MAP_PRIVATE_ANON_FIXED_NOREPLACE = 9, 5, 0x22 | 0x100000
+
+
+class TracerError(Exception):
+    """The tracer cannot do what was asked (start the command, attach, place a breakpoint)."""
+
+
+@dataclass(eq=False, slots=True)
+class ReturnFrame:
+    """A call whose return address tapkit replaced with the trampoline (one per probed call in flight)."""
+
+    slot: int  # stack address of the return address
+    return_address: int
+    function: int  # the probed function's entry address
+    callbacks: Sequence[Callable[[Thread, ReturnFrame], None]]
+    entry_regs: Registers
+    data: list[object] = field(default_factory=list)  # per-probe values saved at entry (@entry)
+
+
+class Thread:
+    __slots__ = ("held", "pending_signals", "process", "regs", "running", "shadow", "started", "task_cache", "tid")
+
+    def __init__(self, tid: int, process: Process) -> None:
+        self.tid = tid
+        self.process = process
+        self.regs = Registers()
+        self.shadow: list[ReturnFrame] = []
+        self.running = False
+        self.started = False  # an auto-attached thread reports one initial stop first
+        # Why the thread is stopped while tapkit holds it: ("bp", addr), ("tramp", return address),
+        # ("signal", sig), ("group", sig), ("queued", 0) (a status to process later), ("quiet", 0).
+        self.held: tuple[str, int] | None = None
+        self.pending_signals: list[int] = []
+        self.task_cache: object = None
+
+    def __repr__(self) -> str:
+        return f"<Thread {self.tid} of {self.process.pid}>"
+
+
+class Process:
+    __slots__ = ("exe", "pid", "space", "threads")
+
+    def __init__(self, pid: int, space: AddressSpace) -> None:
+        self.pid = pid
+        self.space = space
+        self.threads: dict[int, Thread] = {}
+        self.exe = exe_path(pid)
+
+    def __repr__(self) -> str:
+        return f"<Process {self.pid} {self.exe}>"
+
+
+class Listener(Protocol):
+    """What the tracer tells its user (the engine)."""
+
+    def image_loaded(self, process: Process, thread: Thread, modules: list[LoadedModule]) -> None:
+        """New files are mapped (exec, attach, dlopen); thread is stopped and may be used to insert."""
+
+    def process_started(self, process: Process, thread: Thread) -> None: ...
+
+    def thread_started(self, thread: Thread) -> None: ...
+
+    def thread_exiting(self, thread: Thread, last: bool) -> None: ...
+
+
+Action = Callable[[Thread, Breakpoint], None]
+
+
+class Tracer:
+    def __init__(self, listener: Listener, *, out_of_line: bool = True) -> None:
+        self.listener = listener
+        self.out_of_line = out_of_line
+        self.processes: dict[int, Process] = {}
+        self.threads: dict[int, Thread] = {}
+        self.target: Process | None = None
+        self.target_status: int | None = None  # the target's wait status once it is gone
+        self._queue: deque[tuple[int, int]] = deque()
+        self._early: dict[int, int] = {}  # stops of threads whose creation event is not seen yet
+        self._interrupted = 0  # the signal that asked us to stop
+        self.hits = 0
+
+    # ---- starting ----
+
+    def spawn(self, argv: Sequence[str], env: dict[str, str] | None = None) -> Process:
+        """Start argv stopped, attach, and run it to the point just after its exec."""
+        if not argv:
+            raise TracerError("no command to run")
+        pid = os.fork()
+        if pid == 0:  # the child: wait for the tracer, then become the command
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                for default in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM):
+                    signal.signal(default, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGSTOP)
+                if env is None:
+                    os.execvp(argv[0], list(argv))
+                os.execvpe(argv[0], list(argv), env)
+            except BaseException:
+                os.write(2, f"tapkit: cannot run {argv[0]!r}\n".encode())
+            os._exit(127)
+        _, status = os.waitpid(pid, os.WUNTRACED)
+        if not os.WIFSTOPPED(status):
+            raise TracerError(f"the command {argv[0]!r} ended before it could be traced")
+        ptrace.seize(pid, OPTIONS)
+        os.kill(pid, signal.SIGCONT)
+        while True:
+            _, status = os.waitpid(pid, ptrace.WALL)
+            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                raise TracerError(f"cannot run {argv[0]!r}: it exited before exec (status {status:#x})")
+            sig, event = os.WSTOPSIG(status), status >> 16
+            if event == ptrace.PTRACE_EVENT_EXEC:
+                break
+            ptrace.cont(pid, sig if event == 0 and sig not in (signal.SIGSTOP, signal.SIGCONT) else 0)
+        proc = self._new_process(pid)
+        thread = self._new_thread(proc, pid)
+        thread.started = True
+        self.target = proc
+        self._setup_image(proc, thread)
+        self.listener.process_started(proc, thread)
+        self._resume(thread)
+        return proc
+
+    def attach(self, pid: int) -> Process:
+        """Attach to every thread of a running process (PTRACE_SEIZE) and stop them while probes go in."""
+        if not os.path.exists(f"/proc/{pid}"):
+            raise TracerError(f"no process with pid {pid}")
+        proc = self._new_process(pid)
+        seen: set[int] = set()
+        while True:  # threads can appear while we attach: repeat until the list is stable
+            tids = [t for t in thread_ids(pid) if t not in seen]
+            if not tids:
+                break
+            for tid in tids:
+                seen.add(tid)
+                try:
+                    ptrace.seize(tid, OPTIONS)
+                except ptrace.PtraceError as exc:
+                    if tid == pid:
+                        raise TracerError(f"cannot attach to pid {pid}: {exc.strerror}") from None
+                    continue
+                thread = self._new_thread(proc, tid)
+                thread.started = True
+                self._hold(thread)
+        self.target = proc
+        first = proc.threads[pid] if pid in proc.threads else next(iter(proc.threads.values()))
+        self._setup_image(proc, first)
+        self.listener.process_started(proc, first)
+        for thread in list(proc.threads.values()):
+            self._release(thread)
+        return proc
+
+    def _new_process(self, pid: int, space: AddressSpace | None = None) -> Process:
+        proc = Process(pid, space if space is not None else AddressSpace(pid))
+        self.processes[pid] = proc
+        return proc
+
+    def _new_thread(self, proc: Process, tid: int) -> Thread:
+        thread = Thread(tid, proc)
+        proc.threads[tid] = thread
+        self.threads[tid] = thread
+        return thread
+
+    def _setup_image(self, proc: Process, thread: Thread) -> None:
+        """After exec or attach, with every thread stopped: scratch region, modules, the listener's probes."""
+        space = proc.space
+        modules = space.scan_modules()
+        if self.out_of_line and not space.regions:
+            exe = next((m for m in space.modules if m.path == proc.exe), space.modules[0] if space.modules else None)
+            if exe is not None:
+                self._map_region(thread, exe.start, exe.end, in_place=True)
+        linker = next((m for m in space.modules if "_dl_debug_state" in m.image.by_name), None)
+        if linker is not None:  # the dynamic linker calls it around every dlopen/dlclose (and at startup)
+            self.insert(thread, linker.image.by_name["_dl_debug_state"].address + linker.bias, self._on_dl_state)
+        self.listener.image_loaded(proc, thread, modules)
+
+    def _on_dl_state(self, thread: Thread, bp: Breakpoint) -> None:
+        added = thread.process.space.scan_modules()
+        if added:
+            self.listener.image_loaded(thread.process, thread, added)
+
+    # ---- breakpoints ----
+
+    def insert(self, thread: Thread, address: int, action: Action) -> Breakpoint:
+        """Add action at address in thread's process; thread must be stopped (it may run an mmap)."""
+        space = thread.process.space
+        bp = space.insert(address, action, lambda near: self._allocate_near(thread, near))
+        if not self.out_of_line and bp.resume == "xol":
+            bp.resume = "step"
+        return bp
+
+    def _allocate_near(self, thread: Thread, address: int) -> ScratchRegion | None:
+        if not self.out_of_line:
+            return None
+        mod = thread.process.space.module_at(address)
+        start, end = (mod.start, mod.end) if mod is not None else (address, address + 1)
+        return self._map_region(thread, start, end, in_place=False)
+
+    def _map_region(self, thread: Thread, start: int, end: int, in_place: bool) -> ScratchRegion | None:
+        """mmap a scratch region in the tracee near [start, end) by running a syscall in thread."""
+        space = thread.process.space
+        spot = space.free_spot_near(start, end)
+        if spot is None:
+            return None
+        from tapkit.runtime.live.space import REGION
+
+        result = self._inject_syscall(thread, MMAP, (spot, REGION, PROT_RX, MAP_PRIVATE_ANON_FIXED_NOREPLACE,
+                                                     0xFFFFFFFFFFFFFFFF, 0), in_place)
+        if result != spot:
+            return None
+        return space.add_region(spot)
+
+    def _inject_syscall(self, thread: Thread, nr: int, args: tuple[int, ...], in_place: bool) -> int:
+        """Run one system call in a stopped thread and put everything back. in_place writes the
+        `syscall; int3` stub at the thread's pc (only while every thread is stopped); otherwise the
+        stub in the first scratch region runs."""
+        tid, space = thread.tid, thread.process.space
+        saved = Registers()
+        ptrace.get_regs(tid, saved)
+        regs = saved.copy()
+        at = saved.rip if in_place else space.stub
+        if not at:
+            return -1
+        # The stub loads rax itself: at an exec stop the kernel still writes execve's result to rax.
+        stub = syscall_stub(nr)
+        original = space.memory.read(at, len(stub)) if in_place else b""
+        space.memory.write(at, stub)
+        try:
+            regs.rax, regs.orig_rax, regs.rip = nr, 0xFFFFFFFFFFFFFFFF, at
+            regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9 = args
+            ptrace.set_regs(tid, regs)
+            ptrace.cont(tid, 0)
+            while True:
+                _, status = os.waitpid(tid, ptrace.WALL)
+                if not os.WIFSTOPPED(status):
+                    raise TracerError(f"thread {tid} ended while tapkit ran a system call in it")
+                sig, event = os.WSTOPSIG(status), status >> 16
+                if sig == signal.SIGTRAP and event == 0:
+                    break
+                if event == 0:
+                    thread.pending_signals.append(sig)  # delivered when the thread resumes
+                ptrace.cont(tid, 0)
+            ptrace.get_regs(tid, regs)
+            result = int(regs.rax)
+        finally:
+            if in_place:
+                space.memory.write(at, original)
+            ptrace.set_regs(tid, saved)
+        return result if result < 1 << 63 else result - (1 << 64)
+
+    # ---- the event loop ----
+
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> int | None:
+        """Service events until the target is gone, should_stop() is true, or SIGINT/SIGTERM; then
+        detach from everything. Returns the target's wait status (None if it was still running)."""
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while self.target is not None and self.target.pid in self.processes:
+                if self._interrupted or should_stop():
+                    break
+                tid, status = self._queue.popleft() if self._queue else os.waitpid(-1, ptrace.WALL)
+                self._dispatch(tid, status)
+        finally:
+            try:
+                self.detach_all()
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+        return self.target_status
+
+    @property
+    def interrupted_by(self) -> int:
+        return self._interrupted
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        # Only a flag and a child that exits at once: waitpid(-1) then returns, and no status is lost.
+        self._interrupted = signum
+        with contextlib.suppress(OSError):
+            os.posix_spawn("/bin/true", ["true"], {})
+
+    def _dispatch(self, tid: int, status: int) -> None:
+        thread = self.threads.get(tid)
+        if thread is None:
+            if os.WIFSTOPPED(status):
+                self._early[tid] = status  # a new thread or child whose creation event comes later
+            return
+        thread.running = False
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            self._gone(thread, status)
+            return
+        sig, event = os.WSTOPSIG(status), status >> 16
+        if not thread.started:
+            thread.started = True
+            if event == ptrace.PTRACE_EVENT_STOP:
+                self._resume(thread)
+                return
+        if event == 0 and sig == signal.SIGTRAP:
+            self._on_trap(thread)
+        elif event == ptrace.PTRACE_EVENT_STOP:
+            if sig in STOP_SIGNALS:
+                ptrace.listen(tid)  # a group stop: stay stopped until SIGCONT, as without tapkit
+                thread.running = True
+            else:
+                self._resume(thread)  # an interrupt we no longer need
+        elif event in (ptrace.PTRACE_EVENT_CLONE, ptrace.PTRACE_EVENT_FORK, ptrace.PTRACE_EVENT_VFORK):
+            self._on_new_task(thread, event, ptrace.event_message(tid))
+        elif event == ptrace.PTRACE_EVENT_EXEC:
+            self._on_exec(thread, ptrace.event_message(tid))
+        elif event == ptrace.PTRACE_EVENT_EXIT:
+            alive = [t for t in thread.process.threads.values() if t is not thread]
+            self.listener.thread_exiting(thread, last=not alive)
+            self._resume(thread)
+        else:
+            thread.pending_signals.append(sig)  # a signal in transit: deliver it
+            self._resume(thread)
+
+    def _resume(self, thread: Thread) -> None:
+        sig = thread.pending_signals.pop(0) if thread.pending_signals else 0
+        thread.held = None
+        try:
+            ptrace.cont(thread.tid, sig)
+        except ptrace.PtraceError as exc:
+            if exc.errno != 3:  # ESRCH: it died meanwhile; its exit status will come
+                raise
+        thread.running = True
+
+    # ---- breakpoint and trampoline hits ----
+
+    def _on_trap(self, thread: Thread) -> None:
+        tid = thread.tid
+        regs = thread.regs
+        ptrace.get_regs(tid, regs)
+        space = thread.process.space
+        code = ptrace.siginfo(tid).si_code
+        if code == ptrace.SI_KERNEL:
+            address = regs.rip - 1
+            if address == space.trampoline and space.trampoline:
+                self._on_return(thread)
+                return
+            bp = space.breakpoints.get(address)
+            if bp is not None:
+                self.hits += 1
+                thread.held = ("bp", address)
+                regs.rip = address
+                for action in list(bp.actions):
+                    action(thread, bp)  # type: ignore[operator]
+                self._continue_past(thread, bp)
+                return
+            with contextlib.suppress(MemoryFault):
+                if space.memory.read(address, 1)[0] != INT3:  # a breakpoint removed after this thread hit it
+                    regs.rip = address
+                    ptrace.set_regs(tid, regs)
+                    self._resume(thread)
+                    return
+        elif code == ptrace.TRAP_TRACE:
+            self._resume(thread)  # a step trap nobody waits for
+            return
+        thread.pending_signals.append(signal.SIGTRAP)  # the program's own SIGTRAP
+        self._resume(thread)
+
+    def _continue_past(self, thread: Thread, bp: Breakpoint) -> None:
+        """Resume a thread that stopped at bp as if the original instruction were there."""
+        regs = thread.regs
+        if bp.resume == "xol":
+            regs.rip = bp.slot
+        elif bp.resume == "branch" and bp.insn is not None:
+            outcome = emulate_branch(bp.insn, bp.address, regs.eflags, regs.rcx)
+            if outcome.push is not None:
+                regs.rsp -= 8
+                thread.process.space.memory.write_word(regs.rsp, outcome.push)
+            if outcome.rcx is not None:
+                regs.rcx = outcome.rcx
+            regs.rip = outcome.rip
+        else:
+            self._step_over(thread, bp)
+            return
+        ptrace.set_regs(thread.tid, regs)
+        self._resume(thread)
+
+    def _step_over(self, thread: Thread, bp: Breakpoint) -> None:
+        """Single-step the original instruction in place, with every other thread of the space stopped."""
+        space = thread.process.space
+        stopped = self._stop_others(thread)
+        regs = thread.regs
+        regs.rip = bp.address
+        ptrace.set_regs(thread.tid, regs)
+        space.memory.write(bp.address, bp.original[:1])
+        queued = False
+        try:
+            while True:
+                ptrace.singlestep(thread.tid, 0)
+                _, status = os.waitpid(thread.tid, ptrace.WALL)
+                if os.WIFSTOPPED(status):
+                    sig, event = os.WSTOPSIG(status), status >> 16
+                    if sig == signal.SIGTRAP and event == 0:
+                        break
+                    if event == 0:
+                        thread.pending_signals.append(sig)  # arrived before the step: deliver after it
+                        continue
+                self._queue.append((thread.tid, status))  # an event of the stepped instruction (exit, clone...)
+                queued = True
+                break
+        finally:
+            if bp.address in space.breakpoints:
+                with contextlib.suppress(MemoryFault):
+                    space.memory.write(bp.address, bytes([INT3]))
+            for other in stopped:
+                self._resume(other)
+        if not queued:
+            thread.held = None
+            self._resume(thread)
+
+    def _stop_others(self, thread: Thread) -> list[Thread]:
+        """Interrupt every running thread sharing thread's memory; returns the ones now stopped quietly."""
+        quiet = []
+        for proc in list(self.processes.values()):
+            if proc.space is not thread.process.space:
+                continue
+            for other in list(proc.threads.values()):
+                if other is thread or not other.running:
+                    continue
+                if self._hold(other):
+                    quiet.append(other)
+        return quiet
+
+    def _hold(self, thread: Thread) -> bool:
+        """Stop a running thread. True if it stopped just for us; False if it reported something else
+        first (queued for the main loop) or is gone."""
+        try:
+            ptrace.interrupt(thread.tid)
+        except ptrace.PtraceError:
+            return False
+        _, status = os.waitpid(thread.tid, ptrace.WALL)
+        thread.running = False
+        if os.WIFSTOPPED(status) and status >> 16 == ptrace.PTRACE_EVENT_STOP \
+                and os.WSTOPSIG(status) not in STOP_SIGNALS:
+            thread.held = ("quiet", 0)
+            return True
+        thread.held = ("queued", 0)
+        self._queue.append((thread.tid, status))
+        return False
+
+    def _release(self, thread: Thread) -> None:
+        if thread.held == ("quiet", 0):
+            self._resume(thread)
+
+    # ---- return probes ----
+
+    def hook_return(self, thread: Thread, function: int,
+                    callbacks: Sequence[Callable[[Thread, ReturnFrame], None]]) -> ReturnFrame | None:
+        """At a function's entry: route its return through the trampoline. None if it cannot be done."""
+        space = thread.process.space
+        if not space.trampoline:
+            return None
+        regs = thread.regs
+        sp = regs.rsp
+        shadow = thread.shadow
+        while shadow and shadow[-1].slot < sp:  # frames left by longjmp or unwinding
+            shadow.pop()
+        current = space.memory.read_word(sp)
+        if current == space.trampoline:  # a tail call from a probed function: share its return
+            if not shadow or shadow[-1].slot != sp:
+                return None
+            real = shadow[-1].return_address
+        else:
+            real = current
+            space.memory.write_word(sp, space.trampoline)
+        frame = ReturnFrame(sp, real, function, callbacks, regs.copy())
+        shadow.append(frame)
+        return frame
+
+    def _on_return(self, thread: Thread) -> None:
+        regs = thread.regs
+        slot = regs.rsp - 8
+        shadow = thread.shadow
+        index = next((i for i in range(len(shadow) - 1, -1, -1) if shadow[i].slot == slot), None)
+        if index is None:
+            raise TracerError(f"thread {thread.tid} returned through tapkit's trampoline from a call it did not "
+                              f"record (stack {slot:#x}); its return address is lost")
+        while index > 0 and shadow[index - 1].slot == slot:
+            index -= 1
+        frames = shadow[index:]
+        del shadow[index:]
+        real = frames[0].return_address
+        regs.rip = real
+        thread.held = ("tramp", real)
+        self.hits += 1
+        for frame in reversed([f for f in frames if f.slot == slot]):
+            for callback in frame.callbacks:
+                callback(thread, frame)
+        ptrace.set_regs(thread.tid, regs)
+        self._resume(thread)
+
+    # ---- threads, processes, exec ----
+
+    def _on_new_task(self, parent: Thread, event: int, child_id: int) -> None:
+        proc = parent.process
+        if event == ptrace.PTRACE_EVENT_CLONE and _tgid(child_id) in (proc.pid, 0):
+            child = self._new_thread(proc, child_id)
+        else:
+            space = proc.space if event == ptrace.PTRACE_EVENT_VFORK else proc.space.fork_copy(child_id)
+            child_proc = self._new_process(child_id, space)
+            child_proc.exe = proc.exe
+            child = self._new_thread(child_proc, child_id)
+            child.shadow = [ReturnFrame(f.slot, f.return_address, f.function, f.callbacks, f.entry_regs, list(f.data))
+                            for f in parent.shadow]
+        early = self._early.pop(child_id, None)
+        if early is not None:
+            self._queue.append((child_id, early))
+        if child.process is not proc:
+            self.listener.process_started(child.process, child)
+        else:
+            self.listener.thread_started(child)
+        self._resume(parent)
+
+    def _on_exec(self, thread: Thread, former_tid: int) -> None:
+        proc = thread.process
+        for other in list(proc.threads.values()):  # exec leaves one thread, with the process's pid
+            if other is not thread:
+                self._forget(other)
+        if thread.tid != proc.pid:
+            self.threads.pop(thread.tid, None)
+            thread.tid = proc.pid
+            self.threads[proc.pid] = thread
+            proc.threads = {proc.pid: thread}
+        shared = any(p.space is proc.space for p in self.processes.values() if p is not proc)
+        if not shared:
+            proc.space.close()
+        proc.space = AddressSpace(proc.pid)
+        proc.exe = exe_path(proc.pid)
+        thread.shadow.clear()
+        thread.task_cache = None
+        self._setup_image(proc, thread)
+        self.listener.process_started(proc, thread)
+        self._resume(thread)
+
+    def _forget(self, thread: Thread) -> None:
+        thread.process.threads.pop(thread.tid, None)
+        if self.threads.get(thread.tid) is thread:
+            del self.threads[thread.tid]
+
+    def _gone(self, thread: Thread, status: int) -> None:
+        proc = thread.process
+        self._forget(thread)
+        if thread.tid == proc.pid:
+            for other in list(proc.threads.values()):
+                self._forget(other)
+            del self.processes[proc.pid]
+            if not any(p.space is proc.space for p in self.processes.values()):
+                proc.space.close()
+            if proc is self.target:
+                self.target_status = status
+
+    # ---- leaving ----
+
+    def detach_all(self) -> list[str]:
+        """Stop every thread, undo every change tapkit made, and detach. Returns problems met (if any)."""
+        problems: list[str] = []
+        for proc in list(self.processes.values()):
+            for thread in list(proc.threads.values()):
+                if thread.running:
+                    self._hold(thread)
+        # Statuses that arrived while holding: settle what each thread was doing.
+        while self._queue:
+            tid, status = self._queue.popleft()
+            queued = self.threads.get(tid)
+            if queued is not None:
+                self._settle(queued, status)
+        for proc in list(self.processes.values()):
+            for thread in proc.threads.values():
+                if thread.held is not None and thread.held[0] in ("bp", "tramp"):
+                    self._rewind(thread)
+        spaces = {id(p.space): p.space for p in self.processes.values()}
+        for proc in self.processes.values():
+            for thread in proc.threads.values():
+                for frame in reversed(thread.shadow):
+                    with contextlib.suppress(MemoryFault):
+                        if proc.space.memory.read_word(frame.slot) == proc.space.trampoline:
+                            proc.space.memory.write_word(frame.slot, frame.return_address)
+                thread.shadow.clear()
+        for space in spaces.values():
+            problems += space.remove_all()
+        for proc in list(self.processes.values()):
+            for thread in list(proc.threads.values()):
+                sig = 0
+                if thread.held is not None and thread.held[0] == "signal":
+                    sig = thread.held[1]
+                elif thread.pending_signals:
+                    sig = thread.pending_signals[0]
+                try:
+                    ptrace.detach(thread.tid, sig)
+                except ptrace.PtraceError as exc:
+                    if exc.errno != 3:
+                        problems.append(str(exc))
+                self._forget(thread)
+            proc.space.close()
+        self.processes.clear()
+        for tid in list(self._early):  # children whose creation we never processed: detach them too
+            with contextlib.suppress(ptrace.PtraceError):
+                ptrace.detach(tid, 0)
+        self._early.clear()
+        return problems
+
+    def _settle(self, thread: Thread, status: int) -> None:
+        """Decide what a held thread's unprocessed status means for detaching."""
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            self._gone(thread, status)
+            return
+        sig, event = os.WSTOPSIG(status), status >> 16
+        thread.running = False
+        if event == 0 and sig == signal.SIGTRAP:
+            ptrace.get_regs(thread.tid, thread.regs)
+            if ptrace.siginfo(thread.tid).si_code == ptrace.SI_KERNEL:
+                address = thread.regs.rip - 1
+                space = thread.process.space
+                if address in space.breakpoints:
+                    thread.held = ("bp", address)
+                    return
+                if address == space.trampoline and space.trampoline:
+                    frame = next((f for f in reversed(thread.shadow) if f.slot == thread.regs.rsp - 8), None)
+                    if frame is not None:
+                        thread.held = ("tramp", frame.return_address)
+                        return
+            thread.held = ("signal", signal.SIGTRAP) if ptrace.siginfo(thread.tid).si_code != ptrace.TRAP_TRACE \
+                else ("quiet", 0)
+        elif event == 0:
+            thread.held = ("signal", sig)
+        elif event in (ptrace.PTRACE_EVENT_FORK, ptrace.PTRACE_EVENT_VFORK, ptrace.PTRACE_EVENT_CLONE):
+            self._on_new_task_detaching(thread, event, ptrace.event_message(thread.tid))
+            thread.held = ("quiet", 0)
+        elif event == ptrace.PTRACE_EVENT_EXEC:
+            thread.process.space = AddressSpace(thread.process.pid)  # the old image and its breakpoints are gone
+            thread.shadow.clear()
+            thread.held = ("quiet", 0)
+        else:
+            thread.held = ("quiet", 0)
+
+    def _on_new_task_detaching(self, parent: Thread, event: int, child_id: int) -> None:
+        """A child created while we were leaving: it is attached and stopped; clean its copy too."""
+        status = self._early.pop(child_id, None)
+        if status is None:
+            _, status = os.waitpid(child_id, ptrace.WALL)
+        proc = parent.process
+        if event == ptrace.PTRACE_EVENT_CLONE and _tgid(child_id) in (proc.pid, 0):
+            child = self._new_thread(proc, child_id)
+        else:
+            space = proc.space if event == ptrace.PTRACE_EVENT_VFORK else proc.space.fork_copy(child_id)
+            child = self._new_thread(self._new_process(child_id, space), child_id)
+            child.shadow = [ReturnFrame(f.slot, f.return_address, f.function, f.callbacks, f.entry_regs)
+                            for f in parent.shadow]
+        child.started = True
+        child.held = ("quiet", 0)
+
+    def _rewind(self, thread: Thread) -> None:
+        """A thread stopped at a breakpoint or the trampoline: make it run the original code when detached."""
+        assert thread.held is not None
+        _, value = thread.held
+        regs = thread.regs
+        ptrace.get_regs(thread.tid, regs)
+        regs.rip = value
+        ptrace.set_regs(thread.tid, regs)
+        thread.held = ("quiet", 0)
+
+
+def syscall_stub(nr: int) -> bytes:
+    """mov $nr, %eax; syscall; int3"""
+    return b"\xb8" + nr.to_bytes(4, "little") + b"\x0f\x05\xcc"
+
+
+def _tgid(tid: int) -> int:
+    try:
+        with open(f"/proc/{tid}/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Tgid:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
