@@ -181,9 +181,10 @@ class AddressSpace:
 
     # ---- breakpoints ----
 
-    def insert(self, address: int, action: object,
-               allocate: Callable[[int], ScratchRegion | None]) -> Breakpoint:
-        """Add action at address, writing the int3 if this is the first one there."""
+    def insert(self, address: int, action: object, allocate: Callable[[int], ScratchRegion | None],
+               out_of_line: bool = True) -> Breakpoint:
+        """Add action at address, writing the int3 if this is the first one there. out_of_line False:
+        instructions are stepped in place (the slower, simpler way)."""
         bp = self.breakpoints.get(address)
         if bp is not None:
             bp.actions.append(action)
@@ -198,7 +199,7 @@ class AddressSpace:
         resume, slot = "step", 0
         if insn is not None and insn.kind == "branch":
             resume = "branch"
-        elif insn is not None and insn.kind in ("plain", "rip_relative"):
+        elif out_of_line and insn is not None and insn.kind in ("plain", "rip_relative"):
             region = self.region_near(address) if insn.kind == "rip_relative" else \
                 (self.region_near(address) or (self.regions[0] if self.regions else None))
             if region is None:

@@ -53,7 +53,8 @@ class ReturnFrame:
 
 
 class Thread:
-    __slots__ = ("held", "pending_signals", "process", "regs", "running", "shadow", "started", "task_cache", "tid")
+    __slots__ = ("announce", "held", "pending_signals", "process", "regs", "running", "shadow", "started", "task_cache",
+                 "tid")
 
     def __init__(self, tid: int, process: Process) -> None:
         self.tid = tid
@@ -67,6 +68,7 @@ class Thread:
         self.held: tuple[str, int] | None = None
         self.pending_signals: list[int] = []
         self.task_cache: object = None
+        self.announce = ""  # "thread" or "process": tell the listener at the initial stop
 
     def __repr__(self) -> str:
         return f"<Thread {self.tid} of {self.process.pid}>"
@@ -199,7 +201,7 @@ class Tracer:
         """After exec or attach, with every thread stopped: scratch region, modules, the listener's probes."""
         space = proc.space
         modules = space.scan_modules()
-        if self.out_of_line and not space.regions:
+        if not space.regions:  # the trampoline lives there too
             exe = next((m for m in space.modules if m.path == proc.exe), space.modules[0] if space.modules else None)
             if exe is not None:
                 self._map_region(thread, exe.start, exe.end, in_place=True)
@@ -218,14 +220,9 @@ class Tracer:
     def insert(self, thread: Thread, address: int, action: Action) -> Breakpoint:
         """Add action at address in thread's process; thread must be stopped (it may run an mmap)."""
         space = thread.process.space
-        bp = space.insert(address, action, lambda near: self._allocate_near(thread, near))
-        if not self.out_of_line and bp.resume == "xol":
-            bp.resume = "step"
-        return bp
+        return space.insert(address, action, lambda near: self._allocate_near(thread, near), self.out_of_line)
 
     def _allocate_near(self, thread: Thread, address: int) -> ScratchRegion | None:
-        if not self.out_of_line:
-            return None
         mod = thread.process.space.module_at(address)
         start, end = (mod.start, mod.end) if mod is not None else (address, address + 1)
         return self._map_region(thread, start, end, in_place=False)
@@ -325,6 +322,10 @@ class Tracer:
         sig, event = os.WSTOPSIG(status), status >> 16
         if not thread.started:
             thread.started = True
+            if thread.announce == "thread":
+                self.listener.thread_started(thread)
+            elif thread.announce == "process":
+                self.listener.process_started(thread.process, thread)
             if event == ptrace.PTRACE_EVENT_STOP:
                 self._resume(thread)
                 return
@@ -431,6 +432,8 @@ class Tracer:
                     if event == 0:
                         thread.pending_signals.append(sig)  # arrived before the step: deliver after it
                         continue
+                    if event == ptrace.PTRACE_EVENT_STOP:
+                        continue  # an interrupt left pending by an earlier hold: the step has not run yet
                 self._queue.append((thread.tid, status))  # an event of the stepped instruction (exit, clone...)
                 queued = True
                 break
@@ -538,13 +541,10 @@ class Tracer:
             child = self._new_thread(child_proc, child_id)
             child.shadow = [ReturnFrame(f.slot, f.return_address, f.function, f.callbacks, f.entry_regs, list(f.data))
                             for f in parent.shadow]
+        child.announce = "process" if child.process is not proc else "thread"
         early = self._early.pop(child_id, None)
         if early is not None:
             self._queue.append((child_id, early))
-        if child.process is not proc:
-            self.listener.process_started(child.process, child)
-        else:
-            self.listener.thread_started(child)
         self._resume(parent)
 
     def _on_exec(self, thread: Thread, former_tid: int) -> None:

@@ -1,0 +1,76 @@
+"""Fixtures for live-probe tests: small C programs built with gcc -g, cached under the tapkit cache dir."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.tooling import REPO, fixture_cache, require_tool
+
+HERE = Path(__file__).resolve().parent
+SOURCES = HERE / "fixtures"
+
+
+def build(name: str, sources: list[Path], *flags: str, shared: bool = False, after: tuple[str, ...] = ()) -> Path:
+    """gcc -g FLAGS -o OUT SOURCES AFTER, rebuilt when a source is newer than the output."""
+    gcc = require_tool("gcc")
+    out = fixture_cache() / "live" / name
+    newest = max(s.stat().st_mtime for s in sources)
+    if not out.exists() or out.stat().st_mtime < newest:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [gcc, "-g", *flags, *(["-shared", "-fPIC"] if shared else []), "-o", str(out),
+               *map(str, sources), *after]
+        subprocess.run(cmd, check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def basic() -> dict[str, Path]:
+    """basic.c four ways: -O0/-O2, PIE/non-PIE."""
+    src = [SOURCES / "basic.c"]
+    return {
+        "O0-pie": build("basic-O0-pie", src, "-O0", "-fpie", "-pie"),
+        "O2-pie": build("basic-O2-pie", src, "-O2", "-fpie", "-pie"),
+        "O0-nopie": build("basic-O0-nopie", src, "-O0", "-fno-pie", "-no-pie"),
+        "O2-nopie": build("basic-O2-nopie", src, "-O2", "-fno-pie", "-no-pie"),
+    }
+
+
+@pytest.fixture(scope="session")
+def threads() -> Path:
+    return build("threads", [SOURCES / "threads.c"], "-O2", after=("-pthread",))
+
+
+@pytest.fixture(scope="session")
+def libraries() -> dict[str, Path]:
+    """libprobe.so linked into uselib, and a second copy (libprobe2.so) for uselib to dlopen."""
+    lib = build("libprobe.so", [SOURCES / "libprobe.c"], "-O2", shared=True)
+    second = fixture_cache() / "live" / "libprobe2.so"
+    if not second.exists() or second.stat().st_mtime < lib.stat().st_mtime:
+        shutil.copy(lib, second)
+    exe = build("uselib", [SOURCES / "uselib.c"], "-O2",
+                after=(f"-L{lib.parent}", "-lprobe", f"-Wl,-rpath,{lib.parent}", "-ldl"))
+    return {"lib": lib, "dlopen": second, "exe": exe}
+
+
+@pytest.fixture(scope="session")
+def forker() -> Path:
+    return build("forker", [SOURCES / "forker.c"], "-O0")
+
+
+@pytest.fixture(scope="session")
+def markers() -> Path:
+    if not Path("/usr/include/x86_64-linux-gnu/sys/sdt.h").exists() and not Path("/usr/include/sys/sdt.h").exists():
+        from tests.tooling import missing
+
+        missing("sys/sdt.h (Debian package systemtap-sdt-dev)")
+    return build("markers", [SOURCES / "markers.c"], "-O2")
+
+
+@pytest.fixture(scope="session")
+def afsim() -> dict[str, Path]:
+    src = [REPO / "examples" / "seed" / "afsim.c"]
+    return {"O0": build("afsim-O0", src, "-O0"), "O2": build("afsim-O2", src, "-O2")}
