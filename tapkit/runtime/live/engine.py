@@ -113,6 +113,8 @@ class LiveProbe:
     on_entry: EntryCallback | None = None  # return probes: runs at entry, its value is ctx.entry at return
     marker: Marker | None = None
     hits: int = 0
+    entry_of: int | None = None  # address probes: the function whose entry registers they use
+    internal: bool = False  # tapkit's own (keeps entry registers for entry_values): no callback, not counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +175,22 @@ class LiveEngine:
         return probe
 
     def add_address(self, path: str, address: int, callback: Callback, *, process: str | None = None,
-                    pid: int | None = None, function: Function | None = None, name: str = "") -> LiveProbe:
-        """A probe on any instruction (stap's .statement, and inlined copies at InlineSite.entry)."""
+                    pid: int | None = None, function: Function | None = None, name: str = "",
+                    entry_values: bool = False) -> LiveProbe:
+        """A probe on any instruction (stap's .statement, and inlined copies at InlineSite.entry).
+
+        entry_values: the function's registers at entry are kept for the length of each call, so that
+        DW_OP_entry_value locations (common in -O2 code) can be read here (ctx.entry_regs)."""
         path = _real(path)
         probe = LiveProbe("address", path, address, callback, name or f'process("{path}").statement({address:#x})',
                           _real_or_none(process), pid, function, function.name if function else "")
         self.probes.append(probe)
+        if entry_values:
+            if function is None or function.entry_address is None:
+                raise TracerError("entry values need the probe's function (with an out-of-line entry)")
+            probe.entry_of = function.entry_address
+            self.probes.append(LiveProbe("return", path, function.entry_address, _ignore, "", probe.process, pid,
+                                         function, function.name, internal=True))
         return probe
 
     def add_mark(self, path: str, provider: str | None, name: str | None, callback: Callback, *,
@@ -309,10 +321,15 @@ class LiveEngine:
     def _entry_action(self, probe: LiveProbe, module: LoadedModule) -> Callable[[Thread, Breakpoint], None]:
         at_entry = probe.kind == "entry"
 
+        entry_of = probe.entry_of + module.bias if probe.entry_of is not None else None
+
         def action(thread: Thread, bp: Breakpoint) -> None:
             ctx = self._prepare(thread, probe, module)
             if at_entry:
                 ctx.entry_regs = thread.regs
+            elif entry_of is not None:
+                frame = next((f for f in reversed(thread.shadow) if f.function == entry_of), None)
+                ctx.entry_regs = frame.entry_regs if frame is not None else None
             probe.hits += 1
             self.hits += 1
             probe.callback(ctx)
@@ -322,6 +339,8 @@ class LiveEngine:
     def _return_action(self, group: list[LiveProbe], module: LoadedModule) -> Callable[[Thread, Breakpoint], None]:
         def at_return(thread: Thread, frame: ReturnFrame) -> None:
             for probe, saved in zip(group, frame.data, strict=True):
+                if probe.internal:
+                    continue
                 ctx = self._prepare(thread, probe, module)
                 ctx.return_frame = frame
                 ctx.entry_regs = frame.entry_regs
@@ -344,6 +363,10 @@ class LiveEngine:
                 frame.data = saved
 
         return at_entry
+
+
+def _ignore(ctx: LiveContext) -> None:
+    pass
 
 
 def _task(thread: Thread) -> Task:
