@@ -16,6 +16,7 @@ signals that were caught in transit, and detaching. x86_64 Linux only.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 from collections import deque
@@ -32,6 +33,7 @@ from tapkit.runtime.memory import MemoryFault
 
 OPTIONS = (ptrace.PTRACE_O_TRACECLONE | ptrace.PTRACE_O_TRACEFORK | ptrace.PTRACE_O_TRACEVFORK
            | ptrace.PTRACE_O_TRACEEXEC | ptrace.PTRACE_O_TRACEEXIT)
+TRAP_STOP = (signal.SIGTRAP << 8) | 0x7F  # the wait status of a SIGTRAP stop with no ptrace event
 STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 MMAP, PROT_RX, MAP_PRIVATE_ANON_FIXED_NOREPLACE = 9, 5, 0x22 | 0x100000
 
@@ -53,8 +55,8 @@ class ReturnFrame:
 
 
 class Thread:
-    __slots__ = ("announce", "held", "pending_signals", "process", "regs", "running", "shadow", "started", "task_cache",
-                 "tid")
+    __slots__ = ("announce", "exiting", "held", "pending_signals", "process", "regs", "running", "shadow", "started",
+                 "task_cache", "tid")
 
     def __init__(self, tid: int, process: Process) -> None:
         self.tid = tid
@@ -69,6 +71,7 @@ class Thread:
         self.pending_signals: list[int] = []
         self.task_cache: object = None
         self.announce = ""  # "thread" or "process": tell the listener at the initial stop
+        self.exiting = False  # reported PTRACE_EVENT_EXIT (a leader that exits first lingers until the last)
 
     def __repr__(self) -> str:
         return f"<Thread {self.tid} of {self.process.pid}>"
@@ -286,11 +289,22 @@ class Tracer:
         detach from everything. Returns the target's wait status (None if it was still running)."""
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            while self.target is not None and self.target.pid in self.processes:
+            threads, processes, target = self.threads, self.processes, self.target
+            while target is not None and target.pid in processes:
                 if self._interrupted or should_stop():
                     break
                 tid, status = self._queue.popleft() if self._queue else os.waitpid(-1, ptrace.WALL)
-                self._dispatch(tid, status)
+                thread = threads.get(tid)
+                try:
+                    if status == TRAP_STOP and thread is not None and thread.started:  # the hot path
+                        thread.running = False
+                        self._on_trap(thread)
+                    else:
+                        self._dispatch(tid, status)
+                except ptrace.PtraceError as exc:
+                    if exc.errno != errno.ESRCH or thread is None:
+                        raise
+                    thread.running, thread.held = True, None  # killed while stopped: its exit status follows
         finally:
             try:
                 self.detach_all()
@@ -342,7 +356,8 @@ class Tracer:
         elif event == ptrace.PTRACE_EVENT_EXEC:
             self._on_exec(thread, ptrace.event_message(tid))
         elif event == ptrace.PTRACE_EVENT_EXIT:
-            alive = [t for t in thread.process.threads.values() if t is not thread]
+            thread.exiting = True
+            alive = [t for t in thread.process.threads.values() if not t.exiting]
             self.listener.thread_exiting(thread, last=not alive)
             self._resume(thread)
         else:
@@ -366,21 +381,23 @@ class Tracer:
         regs = thread.regs
         ptrace.get_regs(tid, regs)
         space = thread.process.space
+        address = regs.rip - 1
+        if address == space.trampoline and address >= 0:  # only a return through it gets a thread there
+            self._on_return(thread)
+            return
+        bp = space.breakpoints.get(address)
+        # A thread stands just past a breakpoint's first byte only after executing its int3, unless the
+        # covered instruction is one byte long: then a SIGTRAP from kill() could meet it there, so ask.
+        if bp is not None and (len(bp.original) > 1 or ptrace.siginfo(tid).si_code == ptrace.SI_KERNEL):
+            self.hits += 1
+            thread.held = ("bp", address)
+            regs.rip = address
+            for action in list(bp.actions):
+                action(thread, bp)  # type: ignore[operator]
+            self._continue_past(thread, bp)
+            return
         code = ptrace.siginfo(tid).si_code
-        if code == ptrace.SI_KERNEL:
-            address = regs.rip - 1
-            if address == space.trampoline and space.trampoline:
-                self._on_return(thread)
-                return
-            bp = space.breakpoints.get(address)
-            if bp is not None:
-                self.hits += 1
-                thread.held = ("bp", address)
-                regs.rip = address
-                for action in list(bp.actions):
-                    action(thread, bp)  # type: ignore[operator]
-                self._continue_past(thread, bp)
-                return
+        if code == ptrace.SI_KERNEL and bp is None:
             with contextlib.suppress(MemoryFault):
                 if space.memory.read(address, 1)[0] != INT3:  # a breakpoint removed after this thread hit it
                     regs.rip = address
@@ -398,7 +415,15 @@ class Tracer:
         regs = thread.regs
         if bp.resume == "xol":
             regs.rip = bp.slot
-        elif bp.resume == "branch" and bp.insn is not None:
+            ptrace.set_regs(thread.tid, regs)
+            if not thread.pending_signals:
+                ptrace.cont(thread.tid, 0)
+                thread.held = None
+                thread.running = True
+                return
+            self._resume(thread)
+            return
+        if bp.resume == "branch" and bp.insn is not None:
             outcome = emulate_branch(bp.insn, bp.address, regs.eflags, regs.rcx)
             if outcome.push is not None:
                 regs.rsp -= 8
