@@ -21,13 +21,12 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
 
 from tapkit.runtime.live import ptrace
+from tapkit.runtime.live.inject import run_syscall
 from tapkit.runtime.live.procfs import exe_path, thread_ids
-from tapkit.runtime.live.ptrace import Registers
-from tapkit.runtime.live.space import INT3, AddressSpace, Breakpoint, LoadedModule, ScratchRegion
+from tapkit.runtime.live.space import INT3, REGION, AddressSpace, Breakpoint, ScratchRegion
+from tapkit.runtime.live.tasks import Listener, Process, ReturnFrame, Thread, TracerError, thread_group
 from tapkit.runtime.live.x86 import emulate_branch
 from tapkit.runtime.memory import MemoryFault
 
@@ -38,72 +37,9 @@ STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal
 MMAP, PROT_RX, MAP_PRIVATE_ANON_FIXED_NOREPLACE = 9, 5, 0x22 | 0x100000
 
 
-class TracerError(Exception):
-    """The tracer cannot do what was asked (start the command, attach, place a breakpoint)."""
-
-
-@dataclass(eq=False, slots=True)
-class ReturnFrame:
-    """A call whose return address tapkit replaced with the trampoline (one per probed call in flight)."""
-
-    slot: int  # stack address of the return address
-    return_address: int
-    function: int  # the probed function's entry address
-    callbacks: Sequence[Callable[[Thread, ReturnFrame], None]]
-    entry_regs: Registers
-    data: list[object] = field(default_factory=list)  # per-probe values saved at entry (@entry)
-
-
-class Thread:
-    __slots__ = ("announce", "exiting", "held", "pending_signals", "process", "regs", "running", "shadow", "started",
-                 "task_cache", "tid")
-
-    def __init__(self, tid: int, process: Process) -> None:
-        self.tid = tid
-        self.process = process
-        self.regs = Registers()
-        self.shadow: list[ReturnFrame] = []
-        self.running = False
-        self.started = False  # an auto-attached thread reports one initial stop first
-        # Why the thread is stopped while tapkit holds it: ("bp", addr), ("tramp", return address),
-        # ("signal", sig), ("group", sig), ("queued", 0) (a status to process later), ("quiet", 0).
-        self.held: tuple[str, int] | None = None
-        self.pending_signals: list[int] = []
-        self.task_cache: object = None
-        self.announce = ""  # "thread" or "process": tell the listener at the initial stop
-        self.exiting = False  # reported PTRACE_EVENT_EXIT (a leader that exits first lingers until the last)
-
-    def __repr__(self) -> str:
-        return f"<Thread {self.tid} of {self.process.pid}>"
-
-
-class Process:
-    __slots__ = ("exe", "pid", "space", "threads")
-
-    def __init__(self, pid: int, space: AddressSpace) -> None:
-        self.pid = pid
-        self.space = space
-        self.threads: dict[int, Thread] = {}
-        self.exe = exe_path(pid)
-
-    def __repr__(self) -> str:
-        return f"<Process {self.pid} {self.exe}>"
-
-
-class Listener(Protocol):
-    """What the tracer tells its user (the engine)."""
-
-    def image_loaded(self, process: Process, thread: Thread, modules: list[LoadedModule]) -> None:
-        """New files are mapped (exec, attach, dlopen); thread is stopped and may be used to insert."""
-
-    def process_started(self, process: Process, thread: Thread) -> None: ...
-
-    def thread_started(self, thread: Thread) -> None: ...
-
-    def thread_exiting(self, thread: Thread, last: bool) -> None: ...
-
-
 Action = Callable[[Thread, Breakpoint], None]
+
+__all__ = ["Listener", "Process", "ReturnFrame", "Thread", "Tracer", "TracerError"]
 
 
 class Tracer:
@@ -114,8 +50,8 @@ class Tracer:
         self.threads: dict[int, Thread] = {}
         self.target: Process | None = None
         self.target_status: int | None = None  # the target's wait status once it is gone
-        self._queue: deque[tuple[int, int]] = deque()
-        self._early: dict[int, int] = {}  # stops of threads whose creation event is not seen yet
+        self.queue: deque[tuple[int, int]] = deque()  # statuses taken while holding threads, to process
+        self.early: dict[int, int] = {}  # stops of threads whose creation event is not seen yet
         self._interrupted = 0  # the signal that asked us to stop
         self.hits = 0
 
@@ -180,7 +116,7 @@ class Tracer:
                     continue
                 thread = self._new_thread(proc, tid)
                 thread.started = True
-                self._hold(thread)
+                self.hold(thread)
         self.target = proc
         first = proc.threads[pid] if pid in proc.threads else next(iter(proc.threads.values()))
         self._setup_image(proc, first)
@@ -236,51 +172,16 @@ class Tracer:
         spot = space.free_spot_near(start, end)
         if spot is None:
             return None
-        from tapkit.runtime.live.space import REGION
-
-        result = self._inject_syscall(thread, MMAP, (spot, REGION, PROT_RX, MAP_PRIVATE_ANON_FIXED_NOREPLACE,
-                                                     0xFFFFFFFFFFFFFFFF, 0), in_place)
+        if in_place:
+            ptrace.get_regs(thread.tid, thread.regs)
+        at = thread.regs.rip if in_place else space.stub
+        if not at:
+            return None
+        result = run_syscall(thread, MMAP, (spot, REGION, PROT_RX, MAP_PRIVATE_ANON_FIXED_NOREPLACE,
+                                            0xFFFFFFFFFFFFFFFF, 0), at, in_place)
         if result != spot:
             return None
         return space.add_region(spot)
-
-    def _inject_syscall(self, thread: Thread, nr: int, args: tuple[int, ...], in_place: bool) -> int:
-        """Run one system call in a stopped thread and put everything back. in_place writes the
-        `syscall; int3` stub at the thread's pc (only while every thread is stopped); otherwise the
-        stub in the first scratch region runs."""
-        tid, space = thread.tid, thread.process.space
-        saved = Registers()
-        ptrace.get_regs(tid, saved)
-        regs = saved.copy()
-        at = saved.rip if in_place else space.stub
-        if not at:
-            return -1
-        # The stub loads rax itself: at an exec stop the kernel still writes execve's result to rax.
-        stub = syscall_stub(nr)
-        original = space.memory.read(at, len(stub)) if in_place else b""
-        space.memory.write(at, stub)
-        try:
-            regs.rax, regs.orig_rax, regs.rip = nr, 0xFFFFFFFFFFFFFFFF, at
-            regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9 = args
-            ptrace.set_regs(tid, regs)
-            ptrace.cont(tid, 0)
-            while True:
-                _, status = os.waitpid(tid, ptrace.WALL)
-                if not os.WIFSTOPPED(status):
-                    raise TracerError(f"thread {tid} ended while tapkit ran a system call in it")
-                sig, event = os.WSTOPSIG(status), status >> 16
-                if sig == signal.SIGTRAP and event == 0:
-                    break
-                if event == 0:
-                    thread.pending_signals.append(sig)  # delivered when the thread resumes
-                ptrace.cont(tid, 0)
-            ptrace.get_regs(tid, regs)
-            result = int(regs.rax)
-        finally:
-            if in_place:
-                space.memory.write(at, original)
-            ptrace.set_regs(tid, saved)
-        return result if result < 1 << 63 else result - (1 << 64)
 
     # ---- the event loop ----
 
@@ -293,7 +194,7 @@ class Tracer:
             while target is not None and target.pid in processes:
                 if self._interrupted or should_stop():
                     break
-                tid, status = self._queue.popleft() if self._queue else os.waitpid(-1, ptrace.WALL)
+                tid, status = self.queue.popleft() if self.queue else os.waitpid(-1, ptrace.WALL)
                 thread = threads.get(tid)
                 try:
                     if status == TRAP_STOP and thread is not None and thread.started:  # the hot path
@@ -327,11 +228,11 @@ class Tracer:
         thread = self.threads.get(tid)
         if thread is None:
             if os.WIFSTOPPED(status):
-                self._early[tid] = status  # a new thread or child whose creation event comes later
+                self.early[tid] = status  # a new thread or child whose creation event comes later
             return
         thread.running = False
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
-            self._gone(thread, status)
+            self.gone(thread, status)
             return
         sig, event = os.WSTOPSIG(status), status >> 16
         if not thread.started:
@@ -459,7 +360,7 @@ class Tracer:
                         continue
                     if event == ptrace.PTRACE_EVENT_STOP:
                         continue  # an interrupt left pending by an earlier hold: the step has not run yet
-                self._queue.append((thread.tid, status))  # an event of the stepped instruction (exit, clone...)
+                self.queue.append((thread.tid, status))  # an event of the stepped instruction (exit, clone...)
                 queued = True
                 break
         finally:
@@ -481,11 +382,11 @@ class Tracer:
             for other in list(proc.threads.values()):
                 if other is thread or not other.running:
                     continue
-                if self._hold(other):
+                if self.hold(other):
                     quiet.append(other)
         return quiet
 
-    def _hold(self, thread: Thread) -> bool:
+    def hold(self, thread: Thread) -> bool:
         """Stop a running thread. True if it stopped just for us; False if it reported something else
         first (queued for the main loop) or is gone."""
         try:
@@ -499,7 +400,7 @@ class Tracer:
             thread.held = ("quiet", 0)
             return True
         thread.held = ("queued", 0)
-        self._queue.append((thread.tid, status))
+        self.queue.append((thread.tid, status))
         return False
 
     def _release(self, thread: Thread) -> None:
@@ -556,27 +457,33 @@ class Tracer:
     # ---- threads, processes, exec ----
 
     def _on_new_task(self, parent: Thread, event: int, child_id: int) -> None:
-        proc = parent.process
-        if event == ptrace.PTRACE_EVENT_CLONE and _tgid(child_id) in (proc.pid, 0):
-            child = self._new_thread(proc, child_id)
-        else:
-            space = proc.space if event == ptrace.PTRACE_EVENT_VFORK else proc.space.fork_copy(child_id)
-            child_proc = self._new_process(child_id, space)
-            child_proc.exe = proc.exe
-            child = self._new_thread(child_proc, child_id)
-            child.shadow = [ReturnFrame(f.slot, f.return_address, f.function, f.callbacks, f.entry_regs, list(f.data))
-                            for f in parent.shadow]
-        child.announce = "process" if child.process is not proc else "thread"
-        early = self._early.pop(child_id, None)
+        child = self.adopt(parent, event, child_id)
+        child.announce = "process" if child.process is not parent.process else "thread"
+        early = self.early.pop(child_id, None)
         if early is not None:
-            self._queue.append((child_id, early))
+            self.queue.append((child_id, early))
         self._resume(parent)
+
+    def adopt(self, parent: Thread, event: int, child_id: int) -> Thread:
+        """Record a task the kernel attached for us at a clone, fork or vfork event of parent."""
+        proc = parent.process
+        if event == ptrace.PTRACE_EVENT_CLONE and thread_group(child_id) in (proc.pid, 0):
+            return self._new_thread(proc, child_id)
+        # a fork child has a copy of the memory (breakpoints, scratch pages, replaced return addresses);
+        # a vfork child shares it until it execs
+        space = proc.space if event == ptrace.PTRACE_EVENT_VFORK else proc.space.fork_copy(child_id)
+        child_proc = self._new_process(child_id, space)
+        child_proc.exe = proc.exe
+        child = self._new_thread(child_proc, child_id)
+        child.shadow = [ReturnFrame(f.slot, f.return_address, f.function, f.callbacks, f.entry_regs, list(f.data))
+                        for f in parent.shadow]
+        return child
 
     def _on_exec(self, thread: Thread, former_tid: int) -> None:
         proc = thread.process
         for other in list(proc.threads.values()):  # exec leaves one thread, with the process's pid
             if other is not thread:
-                self._forget(other)
+                self.forget(other)
         if thread.tid != proc.pid:
             self.threads.pop(thread.tid, None)
             thread.tid = proc.pid
@@ -593,17 +500,17 @@ class Tracer:
         self.listener.process_started(proc, thread)
         self._resume(thread)
 
-    def _forget(self, thread: Thread) -> None:
+    def forget(self, thread: Thread) -> None:
         thread.process.threads.pop(thread.tid, None)
         if self.threads.get(thread.tid) is thread:
             del self.threads[thread.tid]
 
-    def _gone(self, thread: Thread, status: int) -> None:
+    def gone(self, thread: Thread, status: int) -> None:
         proc = thread.process
-        self._forget(thread)
+        self.forget(thread)
         if thread.tid == proc.pid:
             for other in list(proc.threads.values()):
-                self._forget(other)
+                self.forget(other)
             del self.processes[proc.pid]
             if not any(p.space is proc.space for p in self.processes.values()):
                 proc.space.close()
@@ -613,125 +520,7 @@ class Tracer:
     # ---- leaving ----
 
     def detach_all(self) -> list[str]:
-        """Stop every thread, undo every change tapkit made, and detach. Returns problems met (if any)."""
-        problems: list[str] = []
-        for proc in list(self.processes.values()):
-            for thread in list(proc.threads.values()):
-                if thread.running:
-                    self._hold(thread)
-        # Statuses that arrived while holding: settle what each thread was doing.
-        while self._queue:
-            tid, status = self._queue.popleft()
-            queued = self.threads.get(tid)
-            if queued is not None:
-                self._settle(queued, status)
-        for proc in list(self.processes.values()):
-            for thread in proc.threads.values():
-                if thread.held is not None and thread.held[0] in ("bp", "tramp"):
-                    self._rewind(thread)
-        spaces = {id(p.space): p.space for p in self.processes.values()}
-        for proc in self.processes.values():
-            for thread in proc.threads.values():
-                for frame in reversed(thread.shadow):
-                    with contextlib.suppress(MemoryFault):
-                        if proc.space.memory.read_word(frame.slot) == proc.space.trampoline:
-                            proc.space.memory.write_word(frame.slot, frame.return_address)
-                thread.shadow.clear()
-        for space in spaces.values():
-            problems += space.remove_all()
-        for proc in list(self.processes.values()):
-            for thread in list(proc.threads.values()):
-                sig = 0
-                if thread.held is not None and thread.held[0] == "signal":
-                    sig = thread.held[1]
-                elif thread.pending_signals:
-                    sig = thread.pending_signals[0]
-                try:
-                    ptrace.detach(thread.tid, sig)
-                except ptrace.PtraceError as exc:
-                    if exc.errno != 3:
-                        problems.append(str(exc))
-                self._forget(thread)
-            proc.space.close()
-        self.processes.clear()
-        for tid in list(self._early):  # children whose creation we never processed: detach them too
-            with contextlib.suppress(ptrace.PtraceError):
-                ptrace.detach(tid, 0)
-        self._early.clear()
-        return problems
+        """Stop every thread, undo every change tapkit made, and detach (see detach.py)."""
+        from tapkit.runtime.live.detach import detach_all
 
-    def _settle(self, thread: Thread, status: int) -> None:
-        """Decide what a held thread's unprocessed status means for detaching."""
-        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
-            self._gone(thread, status)
-            return
-        sig, event = os.WSTOPSIG(status), status >> 16
-        thread.running = False
-        if event == 0 and sig == signal.SIGTRAP:
-            ptrace.get_regs(thread.tid, thread.regs)
-            if ptrace.siginfo(thread.tid).si_code == ptrace.SI_KERNEL:
-                address = thread.regs.rip - 1
-                space = thread.process.space
-                if address in space.breakpoints:
-                    thread.held = ("bp", address)
-                    return
-                if address == space.trampoline and space.trampoline:
-                    frame = next((f for f in reversed(thread.shadow) if f.slot == thread.regs.rsp - 8), None)
-                    if frame is not None:
-                        thread.held = ("tramp", frame.return_address)
-                        return
-            thread.held = ("signal", signal.SIGTRAP) if ptrace.siginfo(thread.tid).si_code != ptrace.TRAP_TRACE \
-                else ("quiet", 0)
-        elif event == 0:
-            thread.held = ("signal", sig)
-        elif event in (ptrace.PTRACE_EVENT_FORK, ptrace.PTRACE_EVENT_VFORK, ptrace.PTRACE_EVENT_CLONE):
-            self._on_new_task_detaching(thread, event, ptrace.event_message(thread.tid))
-            thread.held = ("quiet", 0)
-        elif event == ptrace.PTRACE_EVENT_EXEC:
-            thread.process.space = AddressSpace(thread.process.pid)  # the old image and its breakpoints are gone
-            thread.shadow.clear()
-            thread.held = ("quiet", 0)
-        else:
-            thread.held = ("quiet", 0)
-
-    def _on_new_task_detaching(self, parent: Thread, event: int, child_id: int) -> None:
-        """A child created while we were leaving: it is attached and stopped; clean its copy too."""
-        status = self._early.pop(child_id, None)
-        if status is None:
-            _, status = os.waitpid(child_id, ptrace.WALL)
-        proc = parent.process
-        if event == ptrace.PTRACE_EVENT_CLONE and _tgid(child_id) in (proc.pid, 0):
-            child = self._new_thread(proc, child_id)
-        else:
-            space = proc.space if event == ptrace.PTRACE_EVENT_VFORK else proc.space.fork_copy(child_id)
-            child = self._new_thread(self._new_process(child_id, space), child_id)
-            child.shadow = [ReturnFrame(f.slot, f.return_address, f.function, f.callbacks, f.entry_regs)
-                            for f in parent.shadow]
-        child.started = True
-        child.held = ("quiet", 0)
-
-    def _rewind(self, thread: Thread) -> None:
-        """A thread stopped at a breakpoint or the trampoline: make it run the original code when detached."""
-        assert thread.held is not None
-        _, value = thread.held
-        regs = thread.regs
-        ptrace.get_regs(thread.tid, regs)
-        regs.rip = value
-        ptrace.set_regs(thread.tid, regs)
-        thread.held = ("quiet", 0)
-
-
-def syscall_stub(nr: int) -> bytes:
-    """mov $nr, %eax; syscall; int3"""
-    return b"\xb8" + nr.to_bytes(4, "little") + b"\x0f\x05\xcc"
-
-
-def _tgid(tid: int) -> int:
-    try:
-        with open(f"/proc/{tid}/status", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("Tgid:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+        return detach_all(self)
