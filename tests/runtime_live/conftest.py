@@ -74,3 +74,8 @@ def markers() -> Path:
 def afsim() -> dict[str, Path]:
     src = [REPO / "examples" / "seed" / "afsim.c"]
     return {"O0": build("afsim-O0", src, "-O0"), "O2": build("afsim-O2", src, "-O2")}
+
+
+@pytest.fixture(scope="session")
+def signals() -> Path:
+    return build("signals", [SOURCES / "signals.c"], "-O2")

@@ -18,6 +18,7 @@ from tapkit.runtime.live.sdt import Marker, markers
 from tapkit.runtime.live.space import AddressSpace, Breakpoint, LoadedModule, same_file
 from tapkit.runtime.live.tracer import Process, ReturnFrame, Thread, Tracer, TracerError
 from tapkit.runtime.memory import MemoryFault
+from tapkit.runtime.session import Handler, Session, SessionState
 
 ProbeKind = Literal["entry", "return", "address", "mark"]
 Callback = Callable[["LiveContext"], None]
@@ -226,6 +227,21 @@ class LiveEngine:
     def stop(self) -> None:
         """End the run after the current hit (the session's exit())."""
         self._stop = True
+
+    def session_callback(self, session: Session, handler: Handler, point: str, probe_name: str = "") -> Callback:
+        """A probe callback running a compiled handler under the session's protocol (state, MAXACTION,
+        errors, buffered output); the run ends when the session wants to exit (exit(), too many errors).
+        The session must have been made with context=engine.context."""
+        if session.context is not self.context:
+            raise TracerError("the session must use the engine's context: Session(context=engine.context)")
+        run_probe = session.run_probe
+
+        def callback(ctx: LiveContext) -> None:
+            run_probe(handler, point, SessionState.RUNNING, probe_name)
+            if session.exit_requested:
+                self._stop = True
+
+        return callback
 
     def run(self, command: Sequence[str] | None = None, pid: int | None = None, *,
             should_stop: Callable[[], bool] | None = None, env: dict[str, str] | None = None) -> RunResult:
