@@ -139,3 +139,20 @@ def test_callback_exception_in_process(threads: Path, capfd: pytest.CaptureFixtu
         pytest.fail("the command did not finish")
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert capfd.readouterr().out == "threads 3 calls 6000 bad 0\n"
+
+
+def test_attach_to_thread_churn(threads: Path) -> None:
+    """Threads are born and die all the time: attaching, following and leaving still work."""
+    tracee = subprocess.Popen([str(threads), "4", "0", "churn"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    assert tracee.stdout is not None and tracee.stdout.readline() == "ready\n"
+    try:
+        runner = _runner("-x", str(tracee.pid), "--probe", f"{threads}:work", "--probe",
+                         f"{threads}:work:return", "--stop-after", "3000")
+        _wait_attached(runner)
+        out, err = runner.communicate(timeout=120)
+        assert runner.returncode == 0, err
+        assert out.startswith("hits 3000 "), out
+    finally:
+        out, _ = tracee.communicate("go\n", timeout=30)
+        assert tracee.returncode == 0 and out == "churn ran bad 0\n"

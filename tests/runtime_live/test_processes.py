@@ -75,12 +75,19 @@ def test_linked_and_dlopened_library(libraries: dict[str, Path], capfd: pytest.C
     # lib_twice (the global scope comes first), so that one sees all seven calls
     engine.add_function(str(lib), "lib_twice", value(twice))
     rets = record_return(engine, second, "lib_entry")
+    # lib_counter starts with a rip-relative load: its copy must run from a scratch page near each library
+    counters = {str(lib): record_return(engine, lib, "lib_counter"),
+                str(second): record_return(engine, second, "lib_counter")}
+    regions: list[int] = []
+    engine.add_function(str(second), "lib_counter", lambda ctx: regions.append(len(ctx.space.regions)))
     result = engine.run([str(exe), str(second)])
     out = capfd.readouterr().out
-    assert out == "linked 9\ndlopened 16\n" and result.exit_code == 0
+    assert out == "linked 49\ndlopened 182\n" and result.exit_code == 0
     assert linked == [0, 1, 2]
     assert opened == [0, 1, 2, 3] and twice == [0, 1, 2, 0, 1, 2, 3]
     assert rets == [1, 3, 5, 7]
+    assert counters == {str(lib): [40], str(second): [40, 41, 42, 43]}
+    assert regions and regions[0] >= 2  # the executable's region, and one near the dlopen'd library
 
 
 def test_process_filter(libraries: dict[str, Path], forker: Path, capfd: pytest.CaptureFixture[str]) -> None:
@@ -113,3 +120,20 @@ def test_thread_context_registers(basic: dict[str, Path], capfd: pytest.CaptureF
     assert seen[0][1] == "neg"
     assert seen[0][2].startswith("neg+0x1/0x") and seen[0][2].endswith(f" [{exe}]")
     assert seen[0][3] == str(exe)
+
+
+def test_vfork_spawn(forker: Path, basic: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+    """posix_spawn shares memory with the parent until exec (CLONE_VFORK): both stay intact and probed."""
+    target = basic["O0-nopie"]
+    engine = LiveEngine()
+    steps: list[int] = []
+    hot: list[int] = []
+    engine.add_function(str(forker), "step", lambda ctx: steps.append(ctx.task.pid))
+    engine.add_function(str(target), "hot", lambda ctx: hot.append(ctx.task.pid))
+    result = engine.run([str(forker), str(target), "spawn"])
+    out = capfd.readouterr().out
+    assert result.exit_code == 0
+    assert out.endswith("spawned exit 3 total 32\n")
+    parent = engine.context.target
+    assert steps == [parent, parent]
+    assert len(hot) == 2 and parent not in hot

@@ -386,10 +386,19 @@ def _ignore(ctx: LiveContext) -> None:
 
 
 def _task(thread: Thread) -> Task:
+    """The thread's task as stap's context functions see it: execname() is the thread's own comm
+    (pthread_setname_np changes it), uid/gid and ppid those of the process."""
+    pid, tid = thread.process.pid, thread.tid
     try:
-        return Task.of_process(thread.process.pid, thread.tid)
+        base = Task.of_process(pid, tid)
     except OSError:
-        return Task(thread.process.pid, thread.tid, 0, 0, 0, 0, 0, os.path.basename(thread.process.exe)[:15])
+        return Task(pid, tid, 0, 0, 0, 0, 0, os.path.basename(thread.process.exe)[:15])
+    try:
+        with open(f"/proc/{pid}/task/{tid}/comm", encoding="latin-1") as f:
+            comm = f.read().rstrip("\n")
+    except OSError:
+        return base
+    return Task(base.pid, base.tid, base.ppid, base.uid, base.euid, base.gid, base.egid, comm, base.pexecname)
 
 
 def _real(path: str) -> str:
