@@ -79,3 +79,10 @@ def afsim() -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def signals() -> Path:
     return build("signals", [SOURCES / "signals.c"], "-O2")
+
+
+@pytest.fixture(scope="session")
+def debug_frame_only() -> Path:
+    """basic.c with .debug_frame instead of .eh_frame (no unwind tables in the loaded image)."""
+    return build("basic-debug-frame", [SOURCES / "basic.c"], "-O2", "-fno-asynchronous-unwind-tables",
+                 "-fno-unwind-tables")
