@@ -66,10 +66,16 @@ Target variables (variables.py) -- resolve at compile time, read at each hit
   entry_values=True; otherwise reading fails with "DW_OP_entry_value unable to resolve value".
   $param in a .return probe means @entry($param) in stap: read it in on_entry, use ctx.entry.
 
+Source lines
+------------
+  lines.statement_addresses(path, "file.c", line, within=fn.ranges or ((fn.low_pc, fn.high_pc),))
+  -> link-time addresses for .statement("func@file.c:line") (one per run of the line's rows, as
+  stap places them); give them to add_address. Interim: it reads the DWARF line program with
+  pyelftools, since tapkit.debuginfo does not index line tables yet.
+
 Not here (yet)
 --------------
-  .statement("func@file:line") needs a line-table lookup (file:line -> addresses) that
-  tapkit.debuginfo does not expose; add_address takes the resolved addresses. Floating-point and
+  Floating-point and
   struct $return values, C++ exceptions unwinding through a frame whose return is probed (the
   unwinder meets tapkit's trampoline), and programs that install their own int3 where a probe is
   are refused or unsupported. If tapkit itself is killed with SIGKILL, breakpoints stay behind.
@@ -81,7 +87,7 @@ thread, two context switches and 3 ptrace requests (~2 us each here) are the flo
 Modules: engine (LiveEngine, LiveContext), tracer (+ tasks, detach, inject: the ptrace event loop),
 space (breakpoints, out-of-line copies, scratch pages, modules), x86 (instruction decoding), cfi and
 symbols (unwinding, stap's symbol formats), dwarfexpr and variables (locations, values), sdt,
-elfimage (segments, symbols, notes), procfs, ptrace.
+elfimage (segments, symbols, notes), lines, procfs, ptrace.
 """
 
 from tapkit.runtime.live.engine import LiveContext, LiveEngine, LiveProbe, RunResult
