@@ -112,7 +112,9 @@ class Tracer:
                     ptrace.seize(tid, OPTIONS)
                 except ptrace.PtraceError as exc:
                     if tid == pid:
-                        raise TracerError(f"cannot attach to pid {pid}: {exc.strerror}") from None
+                        hint = " (another tracer holds it, or ptrace is not permitted)" \
+                            if exc.errno == errno.EPERM else ""
+                        raise TracerError(f"cannot attach to pid {pid}: {os.strerror(exc.errno)}{hint}") from None
                     continue
                 thread = self._new_thread(proc, tid)
                 thread.started = True
