@@ -114,7 +114,7 @@ class Tracer:
                     if tid == pid:
                         hint = " (another tracer holds it, or ptrace is not permitted)" \
                             if exc.errno == errno.EPERM else ""
-                        raise TracerError(f"cannot attach to pid {pid}: {os.strerror(exc.errno)}{hint}") from None
+                        raise TracerError(f"cannot attach to pid {pid}: {os.strerror(exc.errno or 0)}{hint}") from None
                     continue
                 thread = self._new_thread(proc, tid)
                 thread.started = True
