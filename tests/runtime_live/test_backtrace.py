@@ -53,3 +53,29 @@ def test_recursion(basic: dict[str, Path], debug_frame_only: Path, capfd: pytest
     assert simple.splitlines()[5].startswith("main+0x")
     assert hexes == "".join(f"{pc:#x} " for pc in pcs)
     assert len(pcs) == len(lines)
+
+
+@pytest.mark.parametrize("path", ["/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"])
+def test_every_entry_row_of_system_libraries(path: str) -> None:
+    """At a function's first instruction the CFA is rsp+8 and the return address sits just below it:
+    parse every FDE of libc and ld.so and check the row at each function symbol's start (signal
+    frames, described with expressions, aside)."""
+    from tapkit.runtime.live.cfi import RA_REG, SP_REG
+
+    image = ElfImage.load(path)
+    table = parse_tables(image.cfi)
+    assert len(table.fdes) > 200
+    functions = {sym.address for sym in image.functions}
+    plain = checked = 0
+    for fde in table.fdes:
+        row = table.row_at(fde.start)
+        assert row is not None
+        if fde.start not in functions:  # the PLT's entries push before they jump
+            continue
+        checked += 1
+        if row.cfa_expr is not None or row.signal_frame:
+            continue
+        assert (row.cfa_reg, row.cfa_offset) == (SP_REG, 8), hex(fde.start)
+        assert row.rules[RA_REG].kind == "offset" and row.rules[RA_REG].n == -8
+        plain += 1
+    assert checked > 10 and plain > 0.98 * checked

@@ -225,22 +225,31 @@ def _parse_cie(data: bytes, pos: int, end: int) -> _Cie:
     return _Cie(code_align, data_align, ra_reg, fde_encoding, data[pos:end], signal, has_z)
 
 
+@dataclass(slots=True)
+class _Cfa:
+    reg: int = SP_REG
+    offset: int = 8
+    expr: bytes | None = None
+
+    def copy(self) -> _Cfa:
+        return _Cfa(self.reg, self.offset, self.expr)
+
+
 def _execute(fde: _Fde, pc: int) -> FrameRow:
     """Run the CIE's and the FDE's instructions up to pc; the row in effect at pc."""
     cie = fde.cie
-    state: dict[str, object] = {"cfa_reg": SP_REG, "cfa_offset": 8, "cfa_expr": None}
+    cfa = _Cfa()
     rules: dict[int, Rule] = {}
-    _run(cie.initial, cie, state, rules, None, fde.start, pc)
+    _run(cie.initial, cie, cfa, rules, None, fde.start, pc)
     initial_rules = dict(rules)
-    _run(fde.instructions, cie, state, rules, initial_rules, fde.start, pc)
-    return FrameRow(int(state["cfa_reg"]), int(state["cfa_offset"]),  # type: ignore[call-overload]
-                    state["cfa_expr"], rules, cie.ra_reg, cie.signal_frame)  # type: ignore[arg-type]
+    _run(fde.instructions, cie, cfa, rules, initial_rules, fde.start, pc)
+    return FrameRow(cfa.reg, cfa.offset, cfa.expr, rules, cie.ra_reg, cie.signal_frame)
 
 
-def _run(code: bytes, cie: _Cie, state: dict[str, object], rules: dict[int, Rule],
-         initial: dict[int, Rule] | None, loc: int, pc: int) -> int:
+def _run(code: bytes, cie: _Cie, cfa: _Cfa, rules: dict[int, Rule], initial: dict[int, Rule] | None,
+         loc: int, pc: int) -> int:
     pos = 0
-    stack: list[tuple[dict[str, object], dict[int, Rule]]] = []
+    stack: list[tuple[_Cfa, dict[int, Rule]]] = []
     da, ca = cie.data_align, cie.code_align
     while pos < len(code):
         op = code[pos]
@@ -284,13 +293,13 @@ def _run(code: bytes, cie: _Cie, state: dict[str, object], rules: dict[int, Rule
             other, pos = uleb(code, pos)
             rules[reg] = Rule("register", other)
         elif op == 0x0A:
-            stack.append((dict(state), dict(rules)))
+            stack.append((cfa.copy(), dict(rules)))
         elif op == 0x0B:
             if stack:
-                saved_state, saved_rules = stack.pop()
+                saved_cfa, saved_rules = stack.pop()
                 # remember/restore_state keep the register rules; the CFA rule travels with them here,
                 # as GCC's unwinder does (DWARF 5 leaves it implicit).
-                state.update(saved_state)
+                cfa.reg, cfa.offset, cfa.expr = saved_cfa.reg, saved_cfa.offset, saved_cfa.expr
                 rules.clear()
                 rules.update(saved_rules)
         elif op in (0x0C, 0x12):
@@ -300,20 +309,20 @@ def _run(code: bytes, cie: _Cie, state: dict[str, object], rules: dict[int, Rule
             else:
                 off, pos = sleb(code, pos)
                 off *= da
-            state.update(cfa_reg=reg, cfa_offset=off, cfa_expr=None)
+            cfa.reg, cfa.offset, cfa.expr = reg, off, None
         elif op == 0x0D:
             reg, pos = uleb(code, pos)
-            state.update(cfa_reg=reg, cfa_expr=None)
+            cfa.reg, cfa.expr = reg, None
         elif op in (0x0E, 0x13):
             if op == 0x0E:
                 off, pos = uleb(code, pos)
             else:
                 off, pos = sleb(code, pos)
                 off *= da
-            state.update(cfa_offset=off)
+            cfa.offset = off
         elif op == 0x0F:
             n, pos = uleb(code, pos)
-            state.update(cfa_expr=code[pos:pos + n])
+            cfa.expr = code[pos:pos + n]
             pos += n
         elif op in (0x10, 0x16):
             reg, pos = uleb(code, pos)

@@ -103,35 +103,37 @@ class AddressSpace:
     # ---- modules ----
 
     def scan_modules(self) -> list[LoadedModule]:
-        """Re-read /proc/PID/maps; returns the modules that appeared since the last scan."""
-        maps = read_maps(self.pid)
-        found: dict[tuple[str, int], LoadedModule] = {}
+        """Re-read /proc/PID/maps; returns the modules that appeared since the last scan.
+
+        A module starts at a mapping of its file at offset 0 and takes in the file's later mappings."""
         known = {(m.path, m.start): m for m in self.modules}
-        for mp in maps:
+        found: list[LoadedModule] = []
+        latest: dict[tuple[str, int], LoadedModule] = {}
+        for mp in read_maps(self.pid):
             if not mp.path.startswith("/") or mp.inode == 0 or mp.path.endswith(" (deleted)"):
                 continue
-            key_path = mp.path
-            first = next((m for (p, _), m in found.items() if p == key_path and m.inode == mp.inode
-                          and mp.start - m.end < (1 << 32)), None)
-            if first is not None:
-                first.end = max(first.end, mp.end)
-                continue
-            try:
-                image = ElfImage.load(mp.path)
-            except (OSError, ValueError, DebuginfoError):  # not an x86_64 ELF file (a locale archive, ...)
-                continue
-            bias = image.bias_for(mp.start, mp.offset)
-            if bias is None:
-                continue
-            mod = known.get((mp.path, mp.start)) or LoadedModule(mp.path, image, bias, mp.start, mp.end, mp.inode)
+            key = (mp.path, mp.inode)
+            mod = latest.get(key)
+            if mp.offset == 0 or mod is None:
+                mod = known.get((mp.path, mp.start))
+                if mod is None:
+                    try:
+                        image = ElfImage.load(mp.path)
+                    except (OSError, ValueError, DebuginfoError):  # not an x86_64 ELF file (locale archive...)
+                        continue
+                    bias = image.bias_for(mp.start, mp.offset)
+                    if bias is None:
+                        continue
+                    mod = LoadedModule(mp.path, image, bias, mp.start, mp.end, mp.inode)
+                latest[key] = mod
+                found.append(mod)
             mod.end = max(mod.end, mp.end)
-            found[(mp.path, mp.start)] = mod
         before = {id(m) for m in self.modules}
-        now = {id(m) for m in found.values()}
+        now = {id(m) for m in found}
         for gone in (m for m in self.modules if id(m) not in now):  # unmapped (dlclose): their int3s went too
             for address in [a for a in self.breakpoints if gone.contains(a)]:
                 del self.breakpoints[address]
-        self.modules = sorted(found.values(), key=lambda m: m.start)
+        self.modules = sorted(found, key=lambda m: m.start)
         return [m for m in self.modules if id(m) not in before]
 
     def module_at(self, address: int) -> LoadedModule | None:
