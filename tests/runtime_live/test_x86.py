@@ -96,3 +96,9 @@ def test_branches_emulated() -> None:
 ])
 def test_conditions(cond: int, flags: int, holds: bool) -> None:
     assert condition_holds(cond, flags) is holds
+
+
+def test_indirect_calls_are_stepped() -> None:
+    for raw in ("ffd0", "ff1500100000", "41ff5608"):  # call *%rax, call *0x1000(%rip), call *0x8(%r14)
+        insn = decode(bytes.fromhex(raw) + bytes(16))
+        assert insn.kind == "unsupported" and insn.length == len(raw) // 2, raw

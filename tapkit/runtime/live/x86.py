@@ -8,7 +8,8 @@ classifies an instruction as:
   plain         position independent: a copy runs anywhere
   rip_relative  a ModRM operand disp32(%rip): a copy runs if the displacement is adjusted
   branch        call/jmp/jcc/loop/jrcxz with a relative target: emulated (emulate_branch)
-  unsupported   anything this decoder does not know well enough (the tracer then steps in place)
+  unsupported   indirect calls (their pushed return address must be the real one) and anything this
+                decoder does not know well enough: the tracer steps these in place
 
 Lengths are checked against objdump over whole libraries in tests/runtime_live/test_x86.py.
 """
@@ -149,6 +150,10 @@ def _decode(code: bytes) -> Instruction:
             pos += 1 if op == 0xF6 else (2 if opsize16 else 4)
         if op == 0xC7 and code[pos - n] == 0xF8:  # xbegin rel32: a relative branch target
             return Instruction(code[:pos + 4], "unsupported")
+        if op == 0xFF and reg in (2, 3):
+            # An indirect call run out of line would push the scratch copy's address as the return
+            # address, which unwinders (backtraces, C++ exceptions) cannot place: step it in place.
+            return Instruction(code[:pos], "unsupported")
     imm = _IMM_1.get(op, "")
     for part in imm:
         if part == "b":
