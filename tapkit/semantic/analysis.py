@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tapkit.diagnostics import Diagnostic, Severity, Span
 from tapkit.semantic import ir
@@ -29,6 +30,9 @@ from tapkit.semantic.targets import expand_function_targets, expand_targets
 from tapkit.syntax import ast as A
 from tapkit.syntax.parser import ParseResult
 from tapkit.syntax.walk import walk
+
+if TYPE_CHECKING:
+    from tapkit.semantic.editor import EditorModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,7 @@ class Analysis:
     probes: list[DerivedProbe] = field(default_factory=list)
     functions: dict[str, ir.FunctionDef] = field(default_factory=dict)
     globals: list[ir.VarDef] = field(default_factory=list)
+    model: EditorModel | None = None  # with editor=True: symbols and types of all the code
 
     @property
     def ok(self) -> bool:
@@ -88,14 +93,18 @@ def _after(fmt: A.StringLiteral, call: A.PrintCall) -> Span:
     return Span(end.file, end.end_line, end.end_column - 1, end.end_line, end.end_column)
 
 
-def analyze(files: Sequence[ScriptFile], library: TapsetLibrary, options: AnalysisOptions) -> Analysis:
+def analyze(files: Sequence[ScriptFile], library: TapsetLibrary, options: AnalysisOptions,
+            editor: bool = False) -> Analysis:
+    """stap's pass 2 over files. editor=True instead keeps every probe body (those whose point does not
+    resolve too), skips the optimizer and infers types quietly: Analysis.model then answers the
+    editor's questions (tapkit.semantic.queries); diagnostics stop after symbol resolution."""
     files = tuple(files)
     parse_diags: list[Diagnostic] = list(library.diagnostics)
     for f in files:
         parse_diags += list(f.parsed.diagnostics)
         if f.parsed.ok:
             parse_diags += format_errors(f.parsed.file)
-    if any(d.is_error for d in parse_diags):
+    if any(d.is_error for d in parse_diags) and not editor:
         return Analysis(files, options, parse_diags, None, "parse")
     s = Session(library, options)
     for f in files:
@@ -105,6 +114,17 @@ def analyze(files: Sequence[ScriptFile], library: TapsetLibrary, options: Analys
     s.register()
     warnings = [d for d in parse_diags if not d.is_error]
     stage = "symbols"
+    if editor:
+        from tapkit.semantic.editor import build_model, infer_quietly
+
+        try:
+            symbols_pass(s, editor=True)
+        except SemanticError as e:
+            s.errors.error(e)
+        infer_quietly(s)
+        model = build_model(s)
+        return Analysis(files, options, parse_diags + s.errors.diagnostics(), s, stage, list(s.probes),
+                        dict(s.functions), list(s.globals), model)
     try:
         if symbols_pass(s) == 0:
             stage = "conditions"
@@ -127,7 +147,7 @@ def analyze(files: Sequence[ScriptFile], library: TapsetLibrary, options: Analys
     return Analysis(files, options, diags, s, stage, list(s.probes), dict(s.functions), list(s.globals))
 
 
-def symbols_pass(s: Session) -> int:
+def symbols_pass(s: Session, editor: bool = False) -> int:
     """stap's semantic_pass_symbols: derive each chosen file's probes, then resolve functions."""
     resolver = Resolver(s)
     i = 0
@@ -138,6 +158,10 @@ def symbols_pass(s: Session) -> int:
             spec = ProbeSpec(points_of(decl.points), decl.body, decl, sf.path, privileged=not sf.user)
             derived: list[DerivedProbe] = []
             derive_probes(s, spec, derived)
+            if editor and not derived and sf.user:
+                from tapkit.semantic.editor import fallback_probe
+
+                derived.append(fallback_probe(s, spec))
             for dp in derived:
                 s.probes.append(dp)
                 try:

@@ -84,13 +84,13 @@ class ErrorSink:
 
     def diagnostics(self) -> list[Diagnostic]:
         out = [self._diagnostic(e) for e in self.errors]
-        out += [Diagnostic(Severity.WARNING, w.code, w.message, w.where.span if w.where else self.default_span,
+        out += [Diagnostic(Severity.WARNING, w.code, w.message.rstrip(), w.where.span if w.where else self.default_span,
                            kind="semantic", saw=w.where.saw if w.where else None) for w in self.warnings]
         return out
 
     def _diagnostic(self, err: SemanticError) -> Diagnostic:
         related: list[Related] = []
-        message = err.message
+        message = err.message.rstrip()  # stap's "unresolved type " ends in a space before ": saw"
         span = err.where.span if err.where else None
         saw = err.where.saw if err.where else None
         if err.where2 is not None:
@@ -101,6 +101,11 @@ class ErrorSink:
                 message = f"{message}: {link.message}"
             elif span is None:  # the first located link carries the position
                 message, span, saw = f"{message}: {link.message}", link.where.span, link.where.saw
+            elif message.startswith("while ") and ": " not in message:
+                # "while resolving probe point" only gives context: say what went wrong, keep stap's position
+                message = f"{message}: {link.message}"
+                if link.where.span != span:
+                    related.append(Related(link.message, link.where.span))
             else:
                 related.append(Related(link.message, link.where.span))
             link = link.chain

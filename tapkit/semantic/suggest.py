@@ -8,10 +8,11 @@ UNLIMITED = 2**32 - 1
 
 
 def distance(a: str, b: str) -> int:
-    """Edit distance where insertions, deletions and substitutions cost 2, a change of case only 1."""
-    prev = list(range(0, 2 * len(b) + 1, 2))
+    """stap's levenshtein(): insertions, deletions and substitutions cost 2, a change of case only 1,
+    but the matrix edges count 1 per character (so a pure prefix or suffix difference is cheap)."""
+    prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
-        cur = [2 * i]
+        cur = [i]
         la = ca.lower()
         for j, cb in enumerate(b, 1):
             if ca == cb:
