@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gzip
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -74,8 +75,8 @@ class Context:
     the tokenize() state, which lives in the per-CPU context in stap too.
     """
 
-    __slots__ = ("actionremaining", "cpu", "memory", "nesting", "probe_name", "probe_point", "probefunc",
-                 "session", "target", "task", "tokenize")
+    __slots__ = ("actionremaining", "cpu", "kernel_frames", "memory", "nesting", "probe_name", "probe_point",
+                 "probefunc", "regex_match", "session", "target", "task", "task_address", "tokenize")
 
     def __init__(self, task: Task | None = None, cpu: int = 0, memory: Memory | None = None, target: int = 0) -> None:
         self.task = task if task is not None else Task.current()
@@ -89,6 +90,9 @@ class Context:
         self.nesting = -1
         self.tokenize = TokenizeState()
         self.session: object = None
+        self.regex_match: re.Match[str] | None = None  # the last =~ match, for matched() (regex.stp)
+        self.task_address = 0  # task_current(): the event source's address of the current task_struct
+        self.kernel_frames: tuple[str, ...] = ()  # print_backtrace() lines the event source knows, if any
 
 
 # ---- context functions (context.stp, pn.stp) ----

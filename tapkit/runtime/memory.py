@@ -69,9 +69,9 @@ class MappedMemory:
 
 
 def _read(memory: Memory | None, addr: int, size: int, user: bool) -> bytes:
-    if memory is None or addr < 0:
+    if memory is None:
         raise MemoryFault(addr)
-    return memory.read(addr, size, user)
+    return memory.read(addr & 0xFFFFFFFFFFFFFFFF, size, user)  # kernel pointers are negative longs in scripts
 
 
 def read_byte(memory: Memory | None, addr: int, user: bool = False, where: str | None = None) -> int:
