@@ -84,7 +84,11 @@ def prepare(request: RunRequest) -> Prepared:
             lines[d.span.file] = source_lines(d.span.file)
         err.write(format_semantic(d, lines[d.span.file]))
     if not analysis.ok:
-        err.write((PASS1_FAILED if analysis.stage == "parse" else PASS2_FAILED) + "\n")
+        if analysis.stage == "parse":
+            n = sum(1 for d in analysis.diagnostics if d.is_error)
+            err.write(f"{n} parse error{'s' if n != 1 else ''}.\n{PASS1_FAILED}\n")
+        else:
+            err.write(PASS2_FAILED + "\n")
         return Prepared(None, 1)
     if request.last_pass <= 2:
         return Prepared(None, 0)
