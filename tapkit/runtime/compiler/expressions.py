@@ -16,7 +16,9 @@ from tapkit.runtime.compiler.support import RegexError, compile_regex
 from tapkit.runtime.compiler.unit import CompileError, CompileUnit
 from tapkit.runtime.printf import MEMORY, MEMORY_HEX, STRING, FormatError, parse_format
 from tapkit.runtime.strings import MAX_CHARS, decode_script_string
+from tapkit.diagnostics import Span
 from tapkit.semantic import ir
+from tapkit.semantic.errors import Where
 from tapkit.syntax import ast as A
 
 if TYPE_CHECKING:
@@ -129,7 +131,7 @@ class ExprCompiler:
         if isinstance(e.base, ir.HistOp):
             stat = self.stat_value(e.base.stat)
             index = self.expr(e.indexes[0]) if e.indexes and e.indexes[0] is not None else "0"
-            return f"_hist_bucket({stat}, {index}, {self.unit.near(e.base)})"
+            return f"_hist_bucket({stat}, {index}, {self.hist_near(e.base)})"
         name, _ = self.array_of(e.base)
         return f"{name}.get({self.key(e.indexes)})"
 
@@ -216,7 +218,13 @@ class ExprCompiler:
         return f"{fn}({stat}, {self.unit.near(e)})"
 
     def _e_HistOp(self, e: ir.HistOp) -> str:
-        return f"_hist_text({self.stat_value(e.stat)}, {self.unit.near(e)})"
+        return f"_hist_text({self.stat_value(e.stat)}, {self.hist_near(e)})"
+
+    def hist_near(self, e: ir.HistOp) -> str:
+        """`operator '@hist_linear'` at the operator (stap's token for bucket-index errors)."""
+        span = e.span
+        return self.unit.token(Where(Span(span.file, span.line, span.column, span.line, span.column + 1),
+                                     f"operator '@hist_{e.kind}'"))
 
     # ---- assignment ----
 
@@ -333,8 +341,8 @@ class ExprCompiler:
 
     def print_text(self, e: ir.Print) -> str:
         """The text a print-family call produces (for the stream forms, what is written)."""
-        if e.hist is not None:
-            return self._e_HistOp(e.hist)
+        if e.hist is not None:  # an empty aggregate is reported near the print call
+            return f"_hist_text({self.stat_value(e.hist.stat)}, {self.unit.near(e)})"
         if e.char:
             return f"chr({self.expr(e.args[0])} & 255)"
         args = [self.expr(a) for a in e.args]
