@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a file with DWARF for a module (NAME=PATH, or PATH named by its file), repeatable")
     parser.add_argument("--json", action="store_true", help="print diagnostics as JSON")
     parser.add_argument("-w", dest="no_warnings", action="store_true", help="do not print warnings (as stap -w)")
-    parser.add_argument("args", nargs=argparse.REMAINDER, metavar="-- ARG", help="script arguments ($1, @1, …)")
+    parser.add_argument("--arg", dest="script_args", action="append", default=[], metavar="ARG",
+                        help="a script argument ($1/@1, then $2/@2, …; what follows the script on stap's command line)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             print(f"tapkit check: --debuginfo {d}: no such file", file=sys.stderr)
             return 2
-    script_args = tuple(a for a in args.args if a != "--") if args.args else ()
+    script_args = tuple(args.script_args)
     options = CheckOptions(tuple(args.include), args.release, args.guru, tuple(args.debuginfo), script_args)
     failed = False
     out_json: list[dict[str, object]] = []
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
         if not result.ok:
             stage = result.analysis.stage if result.analysis is not None else "parse"
             sys.stderr.write("Pass 1: parse failed.\n" if stage == "parse" else "Pass 2: analysis failed.\n")
+            session = result.analysis.session if result.analysis is not None else None
+            if session is not None and session.errors.suppressed:
+                sys.stderr.write(f"Number of similar error messages suppressed: {session.errors.suppressed}.\n")
     if args.json:
         print(json.dumps(out_json, indent=2))
     return 1 if failed else 0

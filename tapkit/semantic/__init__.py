@@ -13,6 +13,9 @@ Analyse parsed files against a tapset library (what the editor and the compiler 
     analysis = analyze([ScriptFile(path, text, parse_result)], library, AnalysisOptions(target, …))
     analysis.diagnostics, analysis.probes, analysis.functions, analysis.globals
 
+For the editor, analyze_text(text, path, CheckOptions(...), editor=True) (or analyze(..., editor=True))
+keeps every body and builds Analysis.model, which tapkit.semantic.queries answers from.
+
 The pipeline is stap's (see analysis.py): probe derivation with alias expansion (probes.py,
 builtins.py, dwarfprobes.py, tracepoints.py), symbol resolution pulling tapset files in on use
 (resolve.py, session.py, library.py), target variables through debuginfo (targets.py), the
@@ -22,11 +25,11 @@ tapkit.semantic.ir nodes; queries.py answers the editor's questions about an Ana
 """
 
 from tapkit.semantic.analysis import Analysis, ScriptFile, analyze
-from tapkit.semantic.check import CheckOptions, CheckResult, check_script, check_text
+from tapkit.semantic.check import CheckOptions, CheckResult, analyze_text, check_script, check_text
 from tapkit.semantic.library import TapsetLibrary
 from tapkit.semantic.options import AnalysisOptions
 
 __all__ = [
     "Analysis", "AnalysisOptions", "CheckOptions", "CheckResult", "ScriptFile", "TapsetLibrary", "analyze",
-    "check_script", "check_text",
+    "analyze_text", "check_script", "check_text",
 ]

@@ -70,6 +70,21 @@ class Analysis:
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.is_error]
 
+    @property
+    def library_files(self) -> list[str]:
+        """The tapset files the program pulled in, in the order resolution reached them."""
+        if self.session is None:
+            return []
+        index = self.session.library.index
+        return [index.files[i].path for i in self.session.pulled_library_files]
+
+    def functions_of(self, probe: DerivedProbe) -> list[ir.FunctionDef]:
+        """The functions a probe's body and condition call, transitively (library ones included)."""
+        from tapkit.semantic.effects import reachable_functions
+
+        roots: list[ir.Node] = [probe.body] + ([probe.condition] if probe.condition is not None else [])
+        return sorted(reachable_functions(roots), key=lambda fd: (fd.name, fd.overload, fd.file))
+
 
 def format_errors(tree: A.File) -> list[Diagnostic]:
     """printf formats stap's parser rejects (pass 1): reported at the token after the format."""

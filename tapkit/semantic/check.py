@@ -67,25 +67,25 @@ def library_for(target: Target, include_dirs: tuple[str, ...]) -> TapsetLibrary:
 
 def check_script(path: str, options: CheckOptions | None = None) -> CheckResult:
     """Judge one script file as `stap -p2` would: ok, with every diagnostic (errors and warnings)."""
-    options = options or CheckOptions()
-    target = target_for(options)
-    library = library_for(target, tuple(str(d) for d in options.include_dirs))
-    text = read_source(path)
-    parsed = parse(text, path, target, library.macros, args=options.args)
-    analysis_options = AnalysisOptions(target, tuple(options.include_dirs), debuginfo_overrides(options.debuginfo))
-    analysis = analyze([ScriptFile(path, text, parsed)], library, analysis_options)
-    return CheckResult(analysis.ok, analysis.diagnostics, analysis)
+    return check_text(read_source(path), path, options)
 
 
 def check_text(text: str, path: str = "<input>", options: CheckOptions | None = None) -> CheckResult:
     """check_script for text that is not (or not yet) in a file."""
+    analysis = analyze_text(text, path, options)
+    return CheckResult(analysis.ok, analysis.diagnostics, analysis)
+
+
+def analyze_text(text: str, path: str = "<input>", options: CheckOptions | None = None,
+                 editor: bool = False) -> Analysis:
+    """Passes 1 and 2 over one script's text with the shared library; editor=True builds the editor
+    model (Analysis.model) that tapkit.semantic.queries reads."""
     options = options or CheckOptions()
     target = target_for(options)
     library = library_for(target, tuple(str(d) for d in options.include_dirs))
     parsed = parse(text, path, target, library.macros, args=options.args)
     analysis_options = AnalysisOptions(target, tuple(options.include_dirs), debuginfo_overrides(options.debuginfo))
-    analysis = analyze([ScriptFile(path, text, parsed)], library, analysis_options)
-    return CheckResult(analysis.ok, analysis.diagnostics, analysis)
+    return analyze([ScriptFile(path, text, parsed)], library, analysis_options, editor=editor)
 
 
 def source_lines(path: str) -> list[str] | None:

@@ -77,6 +77,7 @@ class EditorModel:
     nodes: list[A.Node]  # keeps the keyed syntax nodes alive
     scopes: list[Scope]
     files: dict[str, A.File]
+    targets: dict[int, ir.Target] = field(default_factory=dict)  # id(syntax node) -> resolved target expression
 
 
 # ---------------------------------------------------------------- analysing everything
@@ -120,6 +121,7 @@ class _Collector:
         self.symbols: dict[object, Symbol] = {}
         self.types: dict[int, ExprType] = {}
         self.nodes: list[A.Node] = []
+        self.targets: dict[int, ir.Target] = {}
 
     def symbol(self, key: object, make: Symbol) -> Symbol:
         found = self.symbols.get(key)
@@ -160,6 +162,8 @@ class _Collector:
         if old is None or (old.type == ir.UNKNOWN and e.type != ir.UNKNOWN) or (old.target is None and e.details):
             self.types[key] = ExprType(e.type, self._index_types(e), e.details)
             self.nodes.append(e.src)
+        if isinstance(e, ir.Target) and e.base is not None and key not in self.targets:
+            self.targets[key] = e
 
     @staticmethod
     def _index_types(e: ir.Expr) -> tuple[str, ...]:
@@ -235,7 +239,7 @@ def build_model(s: Session) -> EditorModel:
         sym.references = sorted(set(sym.references), key=lambda sp: (sp.file, sp.line, sp.column))
         for sp in sym.references:
             at.setdefault((sp.file, sp.line, sp.column), sym)
-    return EditorModel(list(c.symbols.values()), at, c.types, c.nodes, scopes, files)
+    return EditorModel(list(c.symbols.values()), at, c.types, c.nodes, scopes, files, c.targets)
 
 
 def _macros(c: _Collector, s: Session, files: dict[str, A.File]) -> None:

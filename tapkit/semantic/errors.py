@@ -58,6 +58,7 @@ class ErrorSink:
         self.suppressed = 0
         self._seen_warnings: set[tuple[str, Span | None]] = set()
         self.suppress_warnings = False
+        self._warnings_before: list[int] = []  # per warning: how many errors came before it
 
     def error(self, err: SemanticError) -> None:
         """stap prints the first error thrown from each place in its code (and counts the rest as
@@ -77,16 +78,24 @@ class ErrorSink:
             return
         self._seen_warnings.add(key)
         self.warnings.append(Warning_(code, message, where))
+        self._warnings_before.append(len(self.errors))
 
     @property
     def count(self) -> int:
         return len(self.errors)
 
     def diagnostics(self) -> list[Diagnostic]:
-        out = [self._diagnostic(e) for e in self.errors]
-        out += [Diagnostic(Severity.WARNING, w.code, w.message.rstrip(), w.where.span if w.where else self.default_span,
-                           kind="semantic", saw=w.where.saw if w.where else None) for w in self.warnings]
-        return out
+        """Errors and warnings in the order stap prints them (as they happen)."""
+        errors = [self._diagnostic(e) for e in self.errors]
+        out: list[Diagnostic] = []
+        done = 0
+        for w, before in zip(self.warnings, self._warnings_before, strict=True):
+            before = min(before, len(errors))
+            out += errors[done:before]
+            done = max(done, before)
+            out.append(Diagnostic(Severity.WARNING, w.code, w.message.rstrip(), w.where.span if w.where
+                                  else self.default_span, kind="semantic", saw=w.where.saw if w.where else None))
+        return out + errors[done:]
 
     def _diagnostic(self, err: SemanticError) -> Diagnostic:
         related: list[Related] = []

@@ -307,7 +307,7 @@ class Target(Expr):
     only if the expression survives optimization; resolved marks one that debuginfo answered.
     """
 
-    __slots__ = ("addressof", "components", "error", "kind", "module", "name", "operand", "resolved",
+    __slots__ = ("addressof", "base", "components", "error", "kind", "module", "name", "operand", "resolved",
                  "resolved_type", "type_name", "written", "written_op", "written_where")
 
     def __init__(self, src: A.Node, kind: str, name: str, components: list[TargetComponent],
@@ -323,6 +323,7 @@ class Target(Expr):
         self.error: Any = None  # tapkit.semantic.errors.SemanticError
         self.resolved = False
         self.resolved_type = UNKNOWN  # long, or string for pretty-printing ($var$, $$parms)
+        self.base: Any = None  # tapkit.semantic.targets.TargetType before the components, once resolved
         self.written = False
         self.written_op = ""  # the assignment operator or ++/-- that writes it
         self.written_where: Where | None = None
@@ -406,11 +407,16 @@ class NullStmt(Stmt):
 
 
 class ExprStmt(Stmt):
-    __slots__ = ("expr",)
+    """An expression statement. lead: for a written one, the expression it was written with (stap
+    names such a statement by its first token, even after the optimizer replaced expr); None for
+    one the optimizer made, which stap names by its expression."""
 
-    def __init__(self, src: A.Node, expr: Expr) -> None:
+    __slots__ = ("expr", "lead")
+
+    def __init__(self, src: A.Node, expr: Expr, lead: Expr | None = None) -> None:
         super().__init__(src)
         self.expr = expr
+        self.lead = lead
 
 
 class If(Stmt):

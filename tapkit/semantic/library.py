@@ -352,6 +352,11 @@ class TapsetLibrary:
         return tree
 
     @property
+    def loaded_trees(self) -> frozenset[int]:
+        """The files whose trees are in memory (the lazy loading at work)."""
+        return frozenset(self._trees)
+
+    @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
         """Pass 1 problems in the library itself (stap fails the whole run on them)."""
         return self.macros.diagnostics + tuple(d for f in self.index.files for d in f.diagnostics)

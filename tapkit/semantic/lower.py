@@ -29,7 +29,8 @@ class Lowering:
         if isinstance(s, A.Block):
             return self.block(s)
         if isinstance(s, A.ExprStatement):
-            return ir.ExprStmt(s, self.expr(s.expr))
+            value = self.expr(s.expr)
+            return ir.ExprStmt(s, value, value)
         if isinstance(s, A.IfStatement):
             return ir.If(s, self.expr(s.cond), self.stmt(s.then), self.stmt(s.else_) if s.else_ else None)
         if isinstance(s, A.ForLoop):

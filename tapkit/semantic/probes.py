@@ -441,7 +441,8 @@ class AliasBuilder:
     def build_with_suffix(self, s: Session, probe: ProbeSpec, loc: Point, suffix: list[Comp],
                           results: list[DerivedProbe]) -> None:
         decl = s.alias_decl(self.ref)
-        if any(p.alias == self.ref for p in probe.chain()):
+        # stap's checkForRecursiveExpansion: the probe being derived repeats an alias of its ancestors
+        if probe.alias is not None and any(p.alias == probe.alias for p in probe.chain()[1:]):
             raise RecursiveExpansion("sem.alias-recursion",
                                      f"recursive loop in alias expansion of {loc.text()} at {loc.comps[0].where.span}")
         points = []

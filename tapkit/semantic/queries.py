@@ -19,7 +19,7 @@ from tapkit.diagnostics import Span
 from tapkit.semantic.analysis import Analysis
 from tapkit.semantic.context import ProbeContext
 from tapkit.semantic.editor import EditorModel, ExprType, Scope, Symbol
-from tapkit.semantic.targets import TargetType
+from tapkit.semantic.targets import TargetType, walk_quietly
 from tapkit.syntax import ast as A
 from tapkit.syntax.walk import path_at
 
@@ -128,9 +128,25 @@ def type_at(analysis: Analysis, path: str, line: int, column: int) -> ExprType |
 
 
 def target_type_at(analysis: Analysis, path: str, line: int, column: int) -> TargetType | None:
-    """The C type of the target expression (or typed variable) at the position: what follows `->`."""
+    """The C type at the position inside a target expression: on `$p` or `@cast(…)` the base's type,
+    on `->member` (the arrow or the name) the type that has the member (what completion after `->`
+    lists: .members()); on a typed variable, its type."""
     model = _model(analysis)
     for node in reversed(node_at(analysis, path, line, column)):
+        target = model.targets.get(id(node))
+        if target is not None and target.base is not None:
+            used = []
+            here = (line, column)
+            for i, comp in enumerate(target.components):
+                sp = comp.src.span
+                end = (sp.end_line, sp.end_column)  # exclusive
+                if here < end:
+                    break  # on (or before) this component: the type that has it
+                nxt = target.components[i + 1].src.span if i + 1 < len(target.components) else None
+                if here == end and (nxt is None or (nxt.line, nxt.column) != here):
+                    break  # just after its name, still completing it
+                used.append(comp)
+            return walk_quietly(target.base, used)
         found = model.types.get(id(node))
         if found is not None and found.target is not None:
             return found.target

@@ -15,16 +15,19 @@ def format_semantic(d: Diagnostic, source_lines: Sequence[str] | None) -> str:
     if d.kind != "semantic":
         return format_diagnostic(d, source_lines)
     if d.code in UNLOCATED:
-        return f"semantic error: {d.message}\n"
+        return f"semantic error: {d.message}\n\n"
     head = "WARNING" if d.severity is Severity.WARNING else "semantic error"
     saw = f"{d.saw} " if d.saw else ""
     out = [f"{head}: {d.message}: {saw}at {d.span}"]
     out += _source(d.span.line, d.span.column, source_lines, " source: " if head == "WARNING" else
                    "        source: ")
+    gap = [""] if head != "WARNING" else []  # stap leaves a blank line after each error block
+    out += gap
     for rel in d.related:
         out.append(f"{head}: {rel.message}: at {rel.span}")
         lines = source_lines if rel.span.file == d.span.file else _read(rel.span.file)
         out += _source(rel.span.line, rel.span.column, lines, "        source: ")
+        out += gap
     return "\n".join(out) + "\n"
 
 

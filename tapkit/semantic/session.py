@@ -63,7 +63,12 @@ class DerivedProbe:
         return self.spec.file
 
     def name(self) -> str:
-        return self.point.text(flags=False)
+        """The concrete point as stap lists it (`module("m").function("f@file.c:12")`, wildcards resolved)."""
+        return self.context.display_point or self.point.text(flags=False)
+
+    def aliases(self) -> list[str]:
+        """The aliases expanded to reach the built-in point, innermost first (as written where used)."""
+        return [spec.alias_point.text(flags=False) for spec in self.spec.chain() if spec.alias_point is not None]
 
     def derivation(self) -> str:
         """stap's "X from: Y from: Z" chain of probe points, for "while processing probe" messages."""

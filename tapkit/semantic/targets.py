@@ -47,6 +47,37 @@ class TargetType:
 OPAQUE = TargetType(None, 0)
 
 
+def walk_quietly(start: TargetType, comps: list[ir.TargetComponent]) -> TargetType | None:
+    """The C type reached from start through comps (`->member`, `[i]`), or None where it breaks off."""
+    from tapkit.debuginfo import Array, Pointer, Struct
+
+    info = start.info
+    if info is None:
+        return start
+    tid, address_of = start.type, start.address_of
+    for i, c in enumerate(comps):
+        if c.kind == "pretty":
+            return None
+        t = info.strip(tid)
+        if c.kind == "member":
+            if not (address_of and i == 0) and isinstance(t, Pointer):
+                t = info.strip(t.target)
+            if not isinstance(t, Struct):
+                return None
+            found = next((m for m in info.members(t.id) if m.name == c.name), None)
+            if found is None:
+                return None
+            tid = found.type
+        elif isinstance(t, Array):
+            tid = t.element
+        elif isinstance(t, Pointer):
+            tid = t.target
+        else:
+            return None
+        address_of = False
+    return TargetType(info, tid, address_of)
+
+
 def accept_unchecked(e: ir.Target) -> None:
     """Take e as valid without debuginfo (its members cannot be checked)."""
     e.resolved = True
@@ -176,6 +207,7 @@ def _last_where(s: Session, e: ir.Target, used: int) -> Where:
 
 def finish(s: Session, e: ir.Target, info: Debuginfo, tid: TypeId, start_address_of: bool = False) -> None:
     """Walk e's components from tid and record the result on e (raises SemanticError)."""
+    e.base = TargetType(info, tid, start_address_of)
     walker = Walk(s, info)
     end, used = walker.run(tid, e.components, start_address_of)
     pretty = used < len(e.components)

@@ -66,6 +66,19 @@ def _token(span: Span) -> Span:
     return Span(span.file, span.line, span.column, span.line, span.column + 1)
 
 
+def _leftmost(e: ir.Expr) -> ir.Expr:
+    """The subexpression that starts where e starts (whose token comes first in the source)."""
+    for _ in range(256):
+        start = (e.src.span.line, e.src.span.column)
+        for child in ir.expr_children(e):
+            if (child.src.span.line, child.src.span.column) == start and child is not e:
+                e = child
+                break
+        else:
+            return e
+    return e
+
+
 def literal_where(node: A.Node) -> Where:
     if isinstance(node, A.NumberLiteral):
         return Where(node.span, f"number '{node.text}'")
@@ -199,8 +212,13 @@ class Locator:
             return Where(_token(src.span), "embedded-code")
         if isinstance(node, ir.Block):
             return Where(_token(src.span), "operator '{'")
-        if isinstance(node, ir.ExprStmt):
-            return self.of(node.expr)
+        if isinstance(node, ir.ExprStmt):  # stap names a written statement by its first token
+            if node.lead is None:
+                return self.of(node.expr)
+            lead = _leftmost(node.lead)
+            if (src.span.line, src.span.column) < (lead.src.span.line, lead.src.span.column):
+                return Where(_token(src.span), "operator '('")  # only a parenthesis comes before
+            return self.of(lead)
         if isinstance(node, ir.NullStmt):
             return Where(_token(src.span), "operator ';'")
         return Where(_token(src.span), "keyword")
