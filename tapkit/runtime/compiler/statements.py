@@ -99,8 +99,9 @@ class BodyCompiler(ExprCompiler):
                 self.record(0, s.else_, True)
 
     def _s_For(self, s: ir.For) -> None:
-        if s.init is not None:
+        if s.init is not None:  # init and step are expression statements in stap: one action each
             self.lines.add(self.effect(s.init))
+            self.record(1, s)
         self.record(1, s, True)
         step = self.effect(s.step) if s.step is not None else None
         self.lines.add("while True:")
@@ -113,6 +114,7 @@ class BodyCompiler(ExprCompiler):
             self.record(0, s.body if s.body is not None else s, True)
             if step is not None:
                 self.lines.add(step)
+                self.record(1, s)  # charged at the next flush after the loop, as in the translator
 
     def _s_Foreach(self, s: ir.Foreach) -> None:
         base = s.base

@@ -109,6 +109,8 @@ class CompileUnit:
     def where_of(self, node: ir.Node) -> Where:
         session = self.analysis.session
         assert session is not None
+        if isinstance(node, ir.ExprStmt):
+            node = leftmost(node.expr)  # an expression statement's token is its first one
         return session.locator.of(node)
 
     def token(self, where: Where | None) -> str:
@@ -201,3 +203,16 @@ def token_text(where: Where) -> str:
         saw = f"{kind} '{shown}'"
     span = where.span
     return f"{saw} at {span.file}:{span.line}:{span.column}"
+
+
+def leftmost(e: ir.Expr) -> ir.Expr:
+    """The subexpression whose token starts e (`n` of `n++`, `a` of `a[i] = 1`)."""
+    for _ in range(256):
+        start = (e.span.line, e.span.column)
+        for child in ir.expr_children(e):
+            if child is not e and (child.span.line, child.span.column) == start:
+                e = child
+                break
+        else:
+            return e
+    return e
