@@ -8,8 +8,8 @@ order the globals are declared; the formats below are the ones `stap -p3` emits 
     st @count=3 @min=1 @max=4 @sum=8 @avg=2        statistics ("st @count=0x0" when empty)
     sa["q"] @count=1 ...      statistics arrays, by @count descending
 
-Only globals of the user's own files are displayed; a global read anywhere (a `delete`, a
-foreach, an rvalue) is not.
+Only globals of the user's own files are displayed; a global whose value is used anywhere (an rvalue,
+a `delete`, a foreach) is not, while `a[k]++` and `a[k] += v` statements only write, as in stap's varuse.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def displayed_globals(analysis: Analysis) -> list[ir.VarDef]:
     user_files = {sf.path for sf in session.user_files}
     out = []
     for v in analysis.globals:
-        if v in vu.read or v not in vu.written or v.file not in user_files or v.synthetic:
+        if (v in vu.read and v in vu.used) or v not in vu.written or v.file not in user_files or v.synthetic:
             continue
         if v.type not in (ir.LONG, ir.STRING, ir.STATS):
             continue

@@ -121,7 +121,7 @@ INTRINSICS: dict[tuple[str, int], Intrinsic] = _table(
     ("user_int64_error", 1, "_user_value_error({ctx}.memory, 'int64', {0}, {W})"),
     # random.stp, linux/ctime.stp, errno.stp, linux/dev.stp, linux/endian.stp
     ("randint", 1, "_randint({0}, {W})", False),
-    ("ctime", 1, "_ctime({0})"),
+    ("ctime", 1, "_ctime({0}, {W})"),
     ("errno_str", 1, "_errno_str({0})"),
     ("MAJOR", 1, "_major({0})"),
     ("MINOR", 1, "_minor({0})"),

@@ -204,7 +204,18 @@ def _site(index: int, dp: DerivedProbe) -> ProbeSite:
         site.priority = _wrap_priority(int(comps[0].arg.value))
     elif family == "timer":
         site.timer = _timer_spec(dp)
+    elif family == "perf" and _perf_cpu_clock(comps) is not None:
+        # timer.profile on kernels without the profile tick is perf's software cpu clock: a period in ns
+        site.family, site.timer = "timer", TimerSpec("ns", _perf_cpu_clock(comps) or 0)
     return site
+
+
+def _perf_cpu_clock(comps: list[Any]) -> int | None:
+    """The sample period of perf.type(1).config(0|1).sample(N) (software cpu-clock/task-clock), else None."""
+    args = {c.functor: c.arg.value if c.arg is not None else None for c in comps}
+    if args.get("type") == 1 and args.get("config") in (0, 1) and isinstance(args.get("sample"), int):
+        return int(args["sample"])
+    return None
 
 
 def _wrap_priority(value: int) -> int:

@@ -112,19 +112,18 @@ _DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def ctime(epochsecs: int) -> str:
-    """ctime(secs) of linux/ctime.stp: UTC, no newline; "a long time ago..." and "far far in the future..."
-    outside what a signed 32-bit time_t holds."""
-    if epochsecs < -(1 << 31):
-        return "a long time ago..."
+def ctime(epochsecs: int, where: str | None = None) -> str:
+    """ctime(secs) of linux/ctime.stp: UTC, no newline, within what a signed 32-bit time_t holds."""
     if epochsecs > (1 << 31) - 1:
-        return "far far in the future..."
+        raise StapError("Time too far in the future to be converted", where)
+    if epochsecs < -(1 << 31):
+        raise StapError("Time too far in the past to be converted", where)
     days, rem = divmod(epochsecs, 86400)
     hour, rem = divmod(rem, 3600)
     minute, sec = divmod(rem, 60)
     wday = (4 + days) % 7
     year, month, day = _civil_from_days(days)
-    return f"{_DAYS[wday]} {_MONTHS[month - 1]} {day:2d} {hour:02d}:{minute:02d}:{sec:02d} {year}"
+    return f"{_DAYS[wday]} {_MONTHS[month - 1]}{day:3d} {hour:02d}:{minute:02d}:{sec:02d} {year}"
 
 
 def _civil_from_days(z: int) -> tuple[int, int, int]:
@@ -141,11 +140,27 @@ def _civil_from_days(z: int) -> tuple[int, int, int]:
     return (y + 1 if m <= 2 else y), m, d
 
 
+# errno.stp's errlist: its names in its order (a later name for the same number wins, as in C)
+_ERRLIST_NAMES = (
+    "EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES EFAULT ENOTBLK EBUSY "
+    "EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY ETXTBSY EFBIG ENOSPC ESPIPE EROFS EMLINK EPIPE "
+    "EDOM ERANGE EDEADLK ENAMETOOLONG ENOLCK ENOSYS ENOTEMPTY ELOOP ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST "
+    "ELNRNG EUNATCH ENOCSI EL2HLT EBADE EBADR EXFULL ENOANO EBADRQC EBADSLT EBFONT ENOSTR ENODATA ETIME ENOSR "
+    "ENONET ENOPKG EREMOTE ENOLINK EADV ESRMNT ECOMM EPROTO EMULTIHOP EDOTDOT EBADMSG EOVERFLOW ENOTUNIQ EBADFD "
+    "EREMCHG ELIBACC ELIBBAD ELIBSCN ELIBMAX ELIBEXEC EILSEQ ERESTART ESTRPIPE EUSERS ENOTSOCK EDESTADDRREQ "
+    "EMSGSIZE EPROTOTYPE ENOPROTOOPT EPROTONOSUPPORT ESOCKTNOSUPPORT EOPNOTSUPP EPFNOSUPPORT EAFNOSUPPORT "
+    "EADDRINUSE EADDRNOTAVAIL ENETDOWN ENETUNREACH ENETRESET ECONNABORTED ECONNRESET ENOBUFS EISCONN ENOTCONN "
+    "ESHUTDOWN ETOOMANYREFS ETIMEDOUT ECONNREFUSED EHOSTDOWN EHOSTUNREACH EALREADY EINPROGRESS ESTALE EUCLEAN "
+    "ENOTNAM ENAVAIL EISNAM EREMOTEIO EDQUOT ENOMEDIUM EMEDIUMTYPE ECANCELED ENOKEY EKEYEXPIRED EKEYREVOKED "
+    "EKEYREJECTED EOWNERDEAD ENOTRECOVERABLE EDEADLOCK EADV").split()
+ERRLIST: dict[int, str] = {getattr(errno, name): name for name in _ERRLIST_NAMES if hasattr(errno, name)}
+MAXERRNO = max(ERRLIST) + 1
+
+
 def errno_str(err: int) -> str:
-    """errno_str(e): the symbolic name of -e or e (E-prefixed), else "E<number>"."""
+    """errno_str(e): the name errno.stp's table gives |e|, or "" outside it."""
     n = -err if err < 0 else err
-    name = errno.errorcode.get(n) if n <= 0x7FFFFFFF else None
-    return name if name is not None else f"E{n}"
+    return ERRLIST.get(n, "") if 0 < n < MAXERRNO else ""
 
 
 # ---- tapset arithmetic helpers with embedded-C bodies ----
