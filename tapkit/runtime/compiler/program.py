@@ -129,9 +129,7 @@ def compile_program(analysis: Analysis, limits: Limits | None = None) -> Compile
     targets = TargetCompiler(unit)
 
     functions: list[Lines] = []
-    for fd in analysis.functions.values():
-        if unit.intrinsic(fd) is not None:
-            continue
+    for fd in _needed_functions(unit, analysis):
         _check_runnable(unit, fd)
         functions.append(compile_function(unit, targets, fd))
 
@@ -154,6 +152,24 @@ def compile_program(analysis: Analysis, limits: Limits | None = None) -> Compile
     source = _assemble(unit, analysis, functions, probes, len(sites))
     infos = {v.name: GlobalInfo(v.name, unit.global_name(v), v.type, v.arity) for v in analysis.globals}
     return CompiledProgram(source, sites, infos, unit.limits)
+
+
+def _needed_functions(unit: CompileUnit, analysis: Analysis) -> list[ir.FunctionDef]:
+    """Script functions the probes reach, not looking inside those an intrinsic replaces."""
+    seen: dict[int, ir.FunctionDef] = {}
+    work: list[ir.Node] = [dp.body for dp in analysis.probes]
+    while work:
+        for node in ir.walk(work.pop()):
+            if not isinstance(node, ir.Call):
+                continue
+            for fd in node.referents:
+                if id(fd) in seen or unit.intrinsic(fd) is not None:
+                    continue
+                seen[id(fd)] = fd
+                if fd.body is not None:
+                    work.append(fd.body)
+    order = {id(fd): i for i, fd in enumerate(analysis.functions.values())}
+    return sorted(seen.values(), key=lambda fd: order.get(id(fd), len(order)))
 
 
 def _check_runnable(unit: CompileUnit, fd: ir.FunctionDef) -> None:
