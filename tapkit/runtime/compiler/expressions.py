@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tapkit.diagnostics import Span
 from tapkit.runtime.arith import wrap
 from tapkit.runtime.compiler.support import RegexError, compile_regex
 from tapkit.runtime.compiler.unit import CompileError, CompileUnit
 from tapkit.runtime.printf import MEMORY, MEMORY_HEX, STRING, FormatError, parse_format
 from tapkit.runtime.strings import MAX_CHARS, decode_script_string
-from tapkit.diagnostics import Span
 from tapkit.semantic import ir
 from tapkit.semantic.errors import Where
 from tapkit.syntax import ast as A
