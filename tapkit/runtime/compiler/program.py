@@ -229,8 +229,9 @@ def _site(index: int, dp: DerivedProbe) -> ProbeSite:
 def _perf_cpu_clock(comps: list[Any]) -> int | None:
     """The sample period of perf.type(1).config(0|1).sample(N) (software cpu-clock/task-clock), else None."""
     args = {c.functor: c.arg.value if c.arg is not None else None for c in comps}
-    if args.get("type") == 1 and args.get("config") in (0, 1) and isinstance(args.get("sample"), int):
-        return int(args["sample"])
+    sample = args.get("sample")
+    if args.get("type") == 1 and args.get("config") in (0, 1) and isinstance(sample, int):
+        return sample
     return None
 
 
