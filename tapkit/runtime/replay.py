@@ -18,6 +18,8 @@ read exactly what the fixture says:
           lock: {readers_reading: 1, pid_last_reader: "&me"}     # "&name[.member…]" is an address
           f: {fid: {Cell: 1, Fid: {Volume: 536870918, Vnode: 12, Unique: 3}}}
       name: {string: "hello"}        # a NUL-terminated string object
+      # any object may say where it lives: address: 0xffffa00000001000 (else objects are packed from
+      # 0xffff888000100000 in fixture order)
     hits:
       - probe: module("openafs").function("afs_PutDCache").return   # pp(), pn(), or a glob of either
         vars: {adc: "&dc", return: 0}                               # $adc, $return
@@ -33,6 +35,7 @@ array; a mapping fills a struct (or, for a pointer, a new object the pointer the
 from __future__ import annotations
 
 import bisect
+import contextlib
 import fnmatch
 import os
 import re
@@ -62,7 +65,9 @@ class ReplayError(Exception):
 
 
 class WritableMemory:
-    """A sparse kernel address space of byte regions that reads and (guru mode) writes; other accesses fault."""
+    """A sparse address space of byte regions that reads and (guru mode) writes; other accesses fault.
+
+    One space serves kernel and user reads alike: a fixture describes one probe's world."""
 
     def __init__(self) -> None:
         self._starts: list[int] = []
@@ -80,8 +85,6 @@ class WritableMemory:
         raise MemoryFault(addr)
 
     def read(self, addr: int, size: int, user: bool) -> bytes:
-        if user:
-            raise MemoryFault(addr)
         out = bytearray()
         cur = addr
         while len(out) < size:
@@ -92,8 +95,6 @@ class WritableMemory:
         return bytes(out)
 
     def write(self, addr: int, data: bytes, user: bool) -> None:
-        if user:
-            raise MemoryFault(addr)
         cur = addr
         view = memoryview(data)
         while view:
@@ -112,9 +113,18 @@ class AddressSpace:
     next_free: int = OBJECT_BASE
     objects: dict[str, tuple[int, Debuginfo | None, int]] = field(default_factory=dict)
 
-    def allocate(self, size: int) -> tuple[int, bytearray]:
-        addr = self.next_free
+    def allocate(self, size: int, at: int | None = None) -> tuple[int, bytearray]:
+        """size bytes at `at` (a fixture's `address:`), or at the next free aligned place."""
         data = bytearray(max(size, 1))
+        if at is not None:
+            addr = at & 0xFFFFFFFFFFFFFFFF
+            for probe in (addr, addr + len(data) - 1):
+                with contextlib.suppress(MemoryFault):
+                    self.memory.read(probe, 1, False)
+                    raise ReplayError(f"address {addr:#x} overlaps another object")
+            self.memory.map_bytes(addr, data)
+            return addr, data
+        addr = self.next_free
         self.memory.map_bytes(addr, data)
         self.next_free += (max(size, 1) + ALIGN - 1) // ALIGN * ALIGN + ALIGN  # a guard gap between objects
         return addr, data
@@ -139,9 +149,10 @@ class Layout:
     def new_object(self, name: str, spec: Any, where: str) -> int:
         if not isinstance(spec, Mapping):
             raise ReplayError(f"{where}: an object is a mapping with type and fields (or string)")
+        at = self.scalar(spec["address"], f"{where}.address") if "address" in spec else None
         if "string" in spec:
             data = str(spec["string"]).encode("utf-8") + b"\0"
-            addr, buf = self.space.allocate(len(data))
+            addr, buf = self.space.allocate(len(data), at)
             buf[: len(data)] = data
             self.space.objects[name] = (addr, None, 0)
             return addr
@@ -152,13 +163,13 @@ class Layout:
         t = info.find_type(type_name)
         if t is None:
             raise ReplayError(f"{where}: no type {type_name!r} in {info.file}")
-        addr = self.place(info, t.id, spec.get("fields", {}), where)
+        addr = self.place(info, t.id, spec.get("fields", {}), where, at)
         self.space.objects[name] = (addr, info, t.id)
         return addr
 
-    def place(self, info: Debuginfo, tid: int, value: Any, where: str) -> int:
+    def place(self, info: Debuginfo, tid: int, value: Any, where: str, at: int | None = None) -> int:
         size = info.sizeof(tid) or info.sizeof(info.strip(tid).id) or 0  # a declaration completes by name
-        addr, _buf = self.space.allocate(size)
+        addr, _buf = self.space.allocate(size, at)
         self.store(info, tid, addr, value, where)
         return addr
 
@@ -430,6 +441,10 @@ def load_replay(path: Path, program: CompiledProgram, debuginfo: Sequence[str] =
                                overrides=overrides)
         except DebuginfoError as exc:
             raise ReplayError(f"{path}: debuginfo {name}: {exc}") from None
+    for site in program.sites:  # the probes' own debuginfo serves a fixture that names none
+        ctx = site.probe.context if site.probe is not None else None
+        if ctx is not None and ctx.debuginfo is not None:
+            infos.setdefault(ctx.module, ctx.debuginfo)
     default_module = next(iter(infos), None)
     space = AddressSpace()
     layout = Layout(space, infos, default_module)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from tapkit.diagnostics import Span
 from tapkit.runtime.arith import wrap
+from tapkit.runtime.compiler.intrinsics import constant_for
 from tapkit.runtime.compiler.support import RegexError, compile_regex
 from tapkit.runtime.compiler.unit import CompileError, CompileUnit
 from tapkit.runtime.printf import MEMORY, MEMORY_HEX, STRING, FormatError, parse_format
@@ -398,7 +399,11 @@ class ExprCompiler:
         return self.targets.deref(self, e)
 
     def _e_EmbeddedExpr(self, e: ir.EmbeddedExpr) -> str:
-        raise CompileError("embedded C expression: tapkit has no C compiler in the loop (use --engine stap)", e.span)
+        template = constant_for(e.code)
+        if template is None:
+            raise CompileError("embedded C expression: tapkit has no C compiler in the loop (use --engine stap)",
+                               e.span)
+        return template.format(ctx="ctx", maxstringlen=self.unit.limits.maxstringlen)
 
     def _e_Perf(self, e: ir.Perf) -> str:
         raise CompileError("@perf counters need the kernel's perf events (use --engine stap)", e.span)

@@ -166,3 +166,23 @@ UNSUPPORTED_REASONS: dict[str, str] = {
 
 def intrinsic_for(name: str, arity: int) -> Intrinsic | None:
     return INTRINSICS.get((name, arity))
+
+
+# `@const("C expression")` values script-language tapset functions use ({ctx}: the probe context).
+CONSTANTS: dict[str, str] = {
+    "MAXSTRINGLEN": "{maxstringlen}",
+    "BITS_PER_LONG": "64",
+    "PAGE_SIZE": "4096",
+    "current->tgid": "{ctx}.task.pid",
+    "current->pid": "{ctx}.task.tid",
+    "_stp_target": "{ctx}.target",
+    "_stp_remote_id": "-1",
+    "AF_INET": "2",
+    "AF_INET6": "10",
+}
+
+
+def constant_for(code: str) -> str | None:
+    """The template of an embedded C expression `@const` produced, if tapkit knows its value."""
+    text = code.replace("/* pure */", "").strip()
+    return CONSTANTS.get(text)

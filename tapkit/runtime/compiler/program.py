@@ -175,8 +175,11 @@ def _needed_functions(unit: CompileUnit, analysis: Analysis) -> list[ir.Function
 def _check_runnable(unit: CompileUnit, fd: ir.FunctionDef) -> None:
     from tapkit.runtime.compiler.intrinsics import UNSUPPORTED_REASONS
 
-    embedded = isinstance(fd.body, ir.EmbeddedCode) or (
-        fd.body is not None and any(isinstance(n, ir.EmbeddedCode | ir.EmbeddedExpr) for n in ir.walk(fd.body)))
+    from tapkit.runtime.compiler.intrinsics import constant_for
+
+    embedded = isinstance(fd.body, ir.EmbeddedCode) or (fd.body is not None and any(
+        isinstance(n, ir.EmbeddedCode) or (isinstance(n, ir.EmbeddedExpr) and constant_for(n.code) is None)
+        for n in ir.walk(fd.body)))
     if not embedded:
         return
     span = fd.decl.name_span
