@@ -441,8 +441,8 @@ def load_replay(path: Path, program: CompiledProgram, debuginfo: Sequence[str] =
                                overrides=overrides)
         except DebuginfoError as exc:
             raise ReplayError(f"{path}: debuginfo {name}: {exc}") from None
-    for site in program.sites:  # the probes' own debuginfo serves a fixture that names none
-        ctx = site.probe.context if site.probe is not None else None
+    for each in program.sites:  # the probes' own debuginfo serves a fixture that names none
+        ctx = each.probe.context if each.probe is not None else None
         if ctx is not None and ctx.debuginfo is not None:
             infos.setdefault(ctx.module, ctx.debuginfo)
     default_module = next(iter(infos), None)

@@ -55,7 +55,7 @@ def test_unknown_member_is_named_with_suggestions(shapes: Path, tmp_path: Path) 
 
 def test_unknown_probe_lists_the_scripts_probes(shapes: Path, tmp_path: Path) -> None:
     f = _fixture(tmp_path, 'hits:\n  - probe: process("*").function("nope")\n')
-    out, err, rc = replay("shapes.stp", f, args=(str(shapes),))
+    _out, err, rc = replay("shapes.stp", f, args=(str(shapes),))
     assert rc == 1
     assert "hits[0]: the script has no probe 'process(\"*\").function(\"nope\")'" in err
     assert 'function("area' in err
@@ -69,7 +69,7 @@ def test_dangling_reference_is_reported(shapes: Path, tmp_path: Path) -> None:
 
 def test_missing_variable_value_is_a_probe_error(shapes: Path, tmp_path: Path) -> None:
     f = _fixture(tmp_path, 'hits:\n  - probe: process("*").function("area")\n    vars: {scale: 1}\n')
-    out, err, rc = replay("shapes.stp", f, args=(str(shapes),))
+    _out, err, rc = replay("shapes.stp", f, args=(str(shapes),))
     assert rc == 1
     assert "the hit gives no value for $s" in err
 

@@ -173,9 +173,7 @@ def _needed_functions(unit: CompileUnit, analysis: Analysis) -> list[ir.Function
 
 
 def _check_runnable(unit: CompileUnit, fd: ir.FunctionDef) -> None:
-    from tapkit.runtime.compiler.intrinsics import UNSUPPORTED_REASONS
-
-    from tapkit.runtime.compiler.intrinsics import constant_for
+    from tapkit.runtime.compiler.intrinsics import UNSUPPORTED_REASONS, constant_for
 
     embedded = isinstance(fd.body, ir.EmbeddedCode) or (fd.body is not None and any(
         isinstance(n, ir.EmbeddedCode) or (isinstance(n, ir.EmbeddedExpr) and constant_for(n.code) is None)
