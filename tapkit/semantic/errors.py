@@ -8,6 +8,7 @@ the message keeps stap's wording so that users (and tests) recognise it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tapkit.diagnostics import Diagnostic, Fix, Related, Severity, Span
@@ -119,7 +120,27 @@ class ErrorSink:
                 related.append(Related(link.message, link.where.span))
             link = link.chain
         return Diagnostic(Severity.ERROR, err.code, message, span or self.default_span, kind="semantic", saw=saw,
-                          related=tuple(related), fixes=err.fixes)
+                          related=tuple(related), fixes=err.fixes or did_you_mean(err))
+
+
+_SIMILAR = re.compile(r"\(similar(?: functions| tracepoints)?: ([^)]*)\)")
+
+
+def did_you_mean(err: SemanticError) -> tuple[Fix, ...]:
+    """Fixes from stap's "(similar: a, b)" list: replace the misspelled identifier with each name."""
+    link: SemanticError | None = err
+    while link is not None:
+        m = _SIMILAR.search(link.message)
+        if m is not None and link.where is not None and link.where.saw is not None:
+            saw = link.where.saw
+            if not saw.startswith("identifier '"):
+                return ()
+            name = saw[len("identifier '"):-1]
+            sp = link.where.span
+            target = Span(sp.file, sp.line, sp.column, sp.line, sp.column + len(name))
+            return tuple(Fix(f"Change to '{alt}'", target, alt) for alt in m.group(1).split(", ") if alt)
+        link = link.chain
+    return ()
 
 
 def _site_chain(err: SemanticError) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """What a printf format asks of its arguments, from tapkit.runtime's parser, remembered by format.
 
 Pass 2 only needs, per conversion, the type it wants and whether a `*` width or precision takes
-an argument too. The answers for formats already seen are kept in a small file under the cache
-dir, so a warm check does not import the runtime library to parse formats it parsed before.
+an argument too. The answers for formats already seen are kept in small files under the cache
+dir (sharded by a hash of the format), so a warm check neither imports the runtime library to
+parse formats it parsed before nor reads the answers for formats it does not meet.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import zlib
 from typing import NamedTuple
 
 from tapkit.cache import cache_dir
@@ -27,30 +29,37 @@ class FormatProblem(ValueError):
     """A format stap's parser rejects (a pass-1 error)."""
 
 
-_memo: dict[str, list[list[object]] | str] | None = None
-_dirty = False
+FormatMemo = dict[str, "list[list[object]] | str"]
+_shards: dict[str, FormatMemo] = {}  # shard name -> format -> conversions (or the error)
+_dirty: set[str] = set()
+SHARDS = 64  # one small file per shard: a check reads only the shards of the formats it meets
 
 
-def _path() -> str:
-    return str(cache_dir("semantic") / f"formats-v{FORMATS_VERSION}.json")
+def _shard(fmt: str) -> str:
+    return f"{zlib.crc32(fmt.encode('utf-8', 'surrogateescape')) % SHARDS:02x}"
 
 
-def _load() -> dict[str, list[list[object]] | str]:
-    global _memo
-    if _memo is None:
+def _path(shard: str) -> str:
+    return str(cache_dir("semantic", f"formats-v{FORMATS_VERSION}") / f"{shard}.json")
+
+
+def _load(shard: str) -> FormatMemo:
+    memo = _shards.get(shard)
+    if memo is None:
         try:
-            with open(_path(), encoding="utf-8") as fh:
+            with open(_path(shard), encoding="utf-8") as fh:
                 data = json.load(fh)
-            _memo = data if isinstance(data, dict) else {}
+            memo = data if isinstance(data, dict) else {}
         except (OSError, ValueError):
-            _memo = {}
-    return _memo
+            memo = {}
+        _shards[shard] = memo
+    return memo
 
 
 def conversions(fmt: str) -> tuple[Conversion, ...]:
     """The conversions of a printf format (as written, escapes undecoded), or FormatProblem."""
-    global _dirty
-    memo = _load()
+    shard = _shard(fmt)
+    memo = _load(shard)
     known = memo.get(fmt)
     if known is None:
         from tapkit.runtime.printf import DYNAMIC, LITERAL, STRING, FormatError, parse_format
@@ -62,7 +71,7 @@ def conversions(fmt: str) -> tuple[Conversion, ...]:
         except FormatError as exc:
             known = str(exc)
         memo[fmt] = known
-        _dirty = True
+        _dirty.add(shard)
     if isinstance(known, str):
         raise FormatProblem(known)
     return tuple(Conversion(str(w), bool(d), bool(p)) for w, d, p in known)
@@ -70,16 +79,14 @@ def conversions(fmt: str) -> tuple[Conversion, ...]:
 
 def save() -> None:
     """Write formats learnt in this process (called after an analysis)."""
-    global _dirty
-    if not _dirty or _memo is None:
-        return
-    path = _path()
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(_memo, fh)
-        os.replace(tmp, path)
-        _dirty = False
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    for shard in sorted(_dirty):
+        path = _path(shard)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(_shards[shard], fh)
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    _dirty.clear()

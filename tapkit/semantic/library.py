@@ -36,7 +36,7 @@ from tapkit.syntax.library import (
 from tapkit.syntax.parser import LibraryMacros, ParseResult
 from tapkit.target import Target
 
-INDEX_VERSION = "4"
+INDEX_VERSION = "5"
 
 
 class FunctionEntry(NamedTuple):
@@ -255,10 +255,10 @@ class TapsetLibrary:
     (trees, once loaded, stay in memory).
     """
 
-    def __init__(self, target: Target, files: LibraryFiles, macros: LibraryMacros, index: LibraryIndex,
-                 fingerprint: str) -> None:
+    def __init__(self, target: Target, files: tuple[tuple[str, ...], tuple[str, ...]], macros: LibraryMacros,
+                 index: LibraryIndex, fingerprint: str) -> None:
         self.target = target
-        self.files = files
+        self._file_names = files
         self.macros = macros
         self.index = index
         self.fingerprint = fingerprint
@@ -271,7 +271,7 @@ class TapsetLibrary:
         """The library for target; the index comes from the cache when the files have not changed."""
         root = Path(tapset_dir) if tapset_dir is not None else system_tapset_dir()
         files = cached_library_files(target, include_dirs, root) if use_cache else \
-            library_files(target, include_dirs, root)
+            _names(library_files(target, include_dirs, root))
         key = _fingerprint(files, target, root, include_dirs)
         directory = cache_dir("semantic")
         path = directory / f"library-{key}.pickle"
@@ -304,6 +304,12 @@ class TapsetLibrary:
                 except (OSError, pickle.PicklingError, RecursionError):
                     tmp.unlink(missing_ok=True)
         return lib
+
+    @property
+    def files(self) -> LibraryFiles:
+        """The files stap's pass 1 reads, in its order (macro files, then scripts)."""
+        macro, script = self._file_names
+        return LibraryFiles(tuple(map(Path, macro)), tuple(map(Path, script)))
 
     @property
     def details(self) -> LibraryDetails:
@@ -339,7 +345,7 @@ class TapsetLibrary:
         if tree is None and file < len(self.index.tree_caches):
             # the parse cache entry written when the index was built (the fingerprint vouches for the text)
             try:
-                with no_gc():
+                with no_gc(freeze=True):  # the collector need never walk library trees
                     loaded, _ = pickle.loads(Path(self.index.tree_caches[file]).read_bytes())
                 if isinstance(loaded, A.File):
                     tree = self._trees[file] = loaded
@@ -384,11 +390,16 @@ def _build_index(parsed: Sequence[tuple[Path, ParseResult]]) -> tuple[LibraryInd
     return index, LibraryDetails(tuple(docs), tuple(aliases))
 
 
-def _fingerprint(files: LibraryFiles, target: Target, root: Path, include_dirs: Sequence[str | Path]) -> str:
+def _names(files: LibraryFiles) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(map(str, files.macro_files)), tuple(map(str, files.script_files))
+
+
+def _fingerprint(files: tuple[tuple[str, ...], tuple[str, ...]], target: Target, root: Path,
+                 include_dirs: Sequence[str | Path]) -> str:
     parts = [INDEX_VERSION, syntax_version(), target.release, target.arch, target.runtime, target.stap_version,
              str(target.guru_mode), target.privilege, str(root), *map(str, include_dirs)]
     config = target.kernel_config_file or f"/lib/modules/{target.release}/build/.config"
-    for p in (config, f"/boot/config-{target.release}", *map(str, files.all)):
+    for p in (config, f"/boot/config-{target.release}", *files[0], *files[1]):
         try:
             st = os.stat(p)
             parts.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
@@ -397,7 +408,8 @@ def _fingerprint(files: LibraryFiles, target: Target, root: Path, include_dirs: 
     return content_hash("\n".join(parts))
 
 
-def cached_library_files(target: Target, include_dirs: Sequence[str | Path], root: Path) -> LibraryFiles:
+def cached_library_files(target: Target, include_dirs: Sequence[str | Path],
+                         root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """library_files, remembered with the search directories' mtimes (a file added or removed changes
     its directory's), so a warm start stats directories instead of globbing them."""
     dirs = [d for r in [root, *map(Path, include_dirs)] for d in search_dirs(r, target)]
@@ -411,11 +423,11 @@ def cached_library_files(target: Target, include_dirs: Sequence[str | Path], roo
     path = cache_dir("semantic") / f"files-{key}.pickle"
     try:
         found = pickle.loads(path.read_bytes())
-        if isinstance(found, LibraryFiles):
+        if isinstance(found, tuple) and len(found) == 2:
             return found
     except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
         pass
-    files = library_files(target, include_dirs, root)
+    files = _names(library_files(target, include_dirs, root))
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_bytes(pickle.dumps(files, protocol=pickle.HIGHEST_PROTOCOL))

@@ -102,6 +102,7 @@ class Session:
         self.errors = ErrorSink(Span("<input>", 1, 1, 1, 1))
         self.files: list[SourceFile] = []
         self.user_files: list[SourceFile] = []
+        self._globals_by_name: dict[str, list[tuple[SourceFile, GlobalEntry]]] = {}  # of self.files, in order
         self._chosen_library: dict[int, SourceFile] = {}
         self.functions: dict[str, ir.FunctionDef] = {}  # mangled name -> chosen function
         self.globals: list[ir.VarDef] = []
@@ -131,7 +132,7 @@ class Session:
         funcs, globs, _aliases, _probes = declarations(tree, -1)
         sf = SourceFile(path, tree, True, None, funcs, globs)
         self.user_files.append(sf)
-        self.files.append(sf)
+        self._add_file(sf)
         return sf
 
     def register(self) -> None:
@@ -184,10 +185,15 @@ class Session:
             self._chosen_library[index] = sf
         return sf
 
+    def _add_file(self, sf: SourceFile) -> None:
+        self.files.append(sf)
+        for g in sf.globals:
+            self._globals_by_name.setdefault(g.name, []).append((sf, g))
+
     def choose_library_file(self, index: int) -> SourceFile:
         sf = self.library_file(index)
         if sf not in self.files:
-            self.files.append(sf)
+            self._add_file(sf)
             self.pulled_library_files.append(index)
         return sf
 
@@ -220,10 +226,9 @@ class Session:
             if v is not None:
                 set_arity(v, arity, where, self)
                 return v
-        for sf in list(self.files):
-            for g in sf.globals:
-                if g.name == name and (not g.private or sf.path == calling):
-                    return self._choose_global(sf, g, arity, where)
+        for sf, g in list(self._globals_by_name.get(name, ())):
+            if not g.private or sf.path == calling:
+                return self._choose_global(sf, g, arity, where)
         for gi in self.library.index.by_global.get(name, ()):
             g = self.library.index.globals[gi]
             if self.is_chosen_library(g.file):

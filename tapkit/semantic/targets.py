@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tapkit.diagnostics import Fix, Span
 from tapkit.semantic import ir
 from tapkit.semantic.errors import SemanticError, Where
 from tapkit.semantic.rewrite import map_exprs
@@ -161,7 +162,8 @@ class Walk:
                     names = sorted((m.name for m in info.members(t.id)), key=lambda n: (len(n), n))
                     raise SemanticError("sem.unknown-member",
                                         f"unable to find member '{c.name}' for {info.spell(t.id)} "
-                                        f"(alternatives: {', '.join(names)})", self.comp_where(c))
+                                        f"(alternatives: {', '.join(names)})", self.comp_where(c),
+                                        fixes=_member_fixes(c, names))
                 tid = found.type
             else:
                 if isinstance(t, Array):
@@ -198,6 +200,19 @@ class Walk:
         if isinstance(t, Base | Enum):
             return ir.LONG, None
         return ir.LONG, TargetType(info, tid)
+
+
+def _member_fixes(c: ir.TargetComponent, names: list[str]) -> tuple[Fix, ...]:
+    """Did-you-mean edits for `->name`: the closest members by stap's edit distance."""
+    from tapkit.semantic.suggest import levenshtein_suggest
+
+    sp = c.src.span
+    start = sp.end_column - len(c.name)
+    if sp.line != sp.end_line or start < sp.column:
+        return ()
+    target = Span(sp.file, sp.line, start, sp.line, sp.end_column)
+    close = levenshtein_suggest(c.name, names, 3)
+    return tuple(Fix(f"Change to '{n}'", target, n) for n in close.split(", ") if n)
 
 
 def _last_where(s: Session, e: ir.Target, used: int) -> Where:

@@ -78,14 +78,32 @@ def header_files(release: str) -> list[str]:
     return [found[k] for k in sorted(found)]
 
 
+_query_objects: dict[str, dict[str, str] | None] = {}
+
+
 def stap_query_objects(release: str) -> dict[str, str] | None:
     """Header (real path) -> stap's compiled tracepoint query object, from stap's cache (None: no cache).
 
     stap builds one query module per trace header; a header whose module failed to compile has a
-    log but no object, and its tracepoints do not exist for stap."""
+    log but no object, and its tracepoints do not exist for stap. Read once per process, and
+    persisted keyed by the cache's directory listing (a new object changes its directory's mtime)."""
+    if release not in _query_objects:
+        _query_objects[release] = _scan_stap_cache(release)
+    return _query_objects[release]
+
+
+def _scan_stap_cache(release: str) -> dict[str, str] | None:
     root = os.path.expanduser("~/.systemtap/cache")
-    if not os.path.isdir(root):
+    try:
+        listing = sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(root) if e.is_dir())
+    except OSError:
         return None
+    saved = cache_dir("tracepoints") / f"stapcache-{content_hash(repr((CATALOG_VERSION, release, listing)))}.json"
+    try:
+        data = json.loads(saved.read_text())
+        return None if data is None else {str(k): str(v) for k, v in data.items()}
+    except (OSError, ValueError, AttributeError):
+        pass
     found: dict[str, str] = {}
     seen = False
     for log in sorted(glob.glob(os.path.join(root, "*", "tracequery_*_hash.log"))):
@@ -102,7 +120,14 @@ def stap_query_objects(release: str) -> dict[str, str] | None:
             continue
         for m in re.finditer(r"^Header Path: (.*)$", text, re.M):
             found.setdefault(os.path.realpath(m.group(1).strip()), obj)
-    return found if seen else None
+    result = found if seen else None
+    tmp = saved.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(result))
+        tmp.replace(saved)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+    return result
 
 
 def catalog(target: Target) -> dict[str, dict[str, Tracepoint]]:
@@ -204,12 +229,18 @@ def build_tracepoint(s: Session, probe: ProbeSpec, loc: Point, params: dict[str,
     system_pat, _, name_pat = text.rpartition(":")
     cat = catalog(s.options.target)
     hits: list[Tracepoint] = []
+    literal = not any(ch in name_pat for ch in "*?[")
     for system in sorted(cat):
         if system_pat and not fnmatch.fnmatchcase(system, system_pat):
             continue
-        for name in sorted(cat[system]):
+        events = cat[system]
+        if literal:
+            if name_pat in events:
+                hits.append(events[name_pat])
+            continue
+        for name in sorted(events):
             if fnmatch.fnmatchcase(name, name_pat):
-                hits.append(cat[system][name])
+                hits.append(events[name])
     if not hits:
         names = {n for sys, ev in cat.items() if not system_pat or fnmatch.fnmatchcase(sys, system_pat) for n in ev}
         sugs = levenshtein_suggest(name_pat.split("*")[0] or name_pat, names, 5) if name_pat else ""

@@ -6,6 +6,7 @@ For operators the token is found in the source text right after the left operand
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,6 +109,7 @@ class Locator:
         self.sources = sources
         self.macro_calls = macro_calls
         self._calls: dict[str, dict[tuple[int, int], A.MacroCall]] = {}
+        self._in_body: dict[tuple[Span, str], Span | None] = {}
 
     def of(self, node: ir.Node) -> Where:
         return self.in_macro(self._of(node))
@@ -123,35 +125,45 @@ class Locator:
         if call is None or where.saw is None or "'" not in where.saw:
             return where
         text = where.saw.split("'", 1)[1].rsplit("'", 1)[0]
-        found = self._find_in_body(call.definition, text)
+        key = (call.definition, text)
+        if key in self._in_body:
+            found = self._in_body[key]
+        else:
+            found = self._in_body[key] = self._find_in_body(call.definition, text)
         return Where(found, where.saw) if found is not None else where
 
     def _find_in_body(self, definition: Span, text: str) -> Span | None:
+        """The first whole-token occurrence of text in the macro body after definition (`%( … %)`)."""
         lines = self.sources.lines(definition.file)
         line, col = definition.line, definition.end_column
         depth = 0
+        word = text[:1].isalnum() or text[:1] in "_$@"
+        pattern = re.compile(r"%\(|%\)|" + re.escape(text))
         while 0 < line <= len(lines):
             s = lines[line - 1]
-            i = col - 1
-            while i < len(s):
-                if s.startswith("%(", i):
+            pos = col - 1
+            while True:
+                m = pattern.search(s, pos)
+                if m is None:
+                    break
+                i, tok = m.start(), m.group()
+                pos = i + 1
+                if tok == "%(" and not text.startswith("%("):
                     depth += 1
-                    i += 2
+                    pos = i + 2
                     continue
-                if s.startswith("%)", i):
+                if tok == "%)" and not text.startswith("%)"):
                     depth -= 1
                     if depth <= 0:
                         return None
-                    i += 2
+                    pos = i + 2
                     continue
-                if depth > 0 and s.startswith(text, i):
+                if depth > 0:
                     before = s[i - 1] if i > 0 else " "
                     after = s[i + len(text)] if i + len(text) < len(s) else " "
-                    word = text[:1].isalnum() or text[:1] in "_$@"
                     if not word or ((not before.isalnum() and before != "_") and
                                     (not after.isalnum() and after != "_")):
                         return Span(definition.file, line, i + 1, line, i + 1 + len(text))
-                i += 1
             line, col = line + 1, 1
         return None
 

@@ -149,3 +149,13 @@ def test_guru_mode_allows_embedded_c(options: CheckOptions) -> None:
     # an embedded-C function without a declared type stays untyped, even in guru mode
     untyped = check_text(text.replace("f:long", "f"), "g.stp", CheckOptions(release=options.release, guru=True))
     assert [d.message for d in untyped.diagnostics if d.is_error] == ["unresolved type"]
+
+
+def test_similar_names_become_fixes(options: CheckOptions) -> None:
+    err = first_error("probe begin { print(pidd()) }", options)
+    assert err is not None
+    assert [f.new_text for f in err.fixes] == ["pid", "ppid", "gid", "sid", "tid"]
+    assert {(f.span.line, f.span.column, f.span.end_column) for f in err.fixes} == {(1, 21, 25)}
+    point = first_error("probe timer.mss(1) { print(1) }", options)
+    assert point is not None and point.fixes[0].new_text == "ms"
+    assert (point.fixes[0].span.column, point.fixes[0].span.end_column) == (13, 16)
