@@ -18,8 +18,10 @@ import heapq
 import os
 import random
 import select
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from tapkit.runtime.context import Context, kernel_hz
 from tapkit.runtime.session import Session, SessionState
 
 BUILTIN_FAMILIES = frozenset({"begin", "end", "error", "never", "timer"})
+_HOLD = "import os,sys; g=int(sys.argv[1]); os.read(g,1); os.close(g); os.execvp(sys.argv[2], sys.argv[2:])"
 
 
 class ProbeUnservable(Exception):
@@ -127,6 +130,7 @@ class BuiltinEngine:
         self.child: subprocess.Popen[bytes] | None = None
         self.interrupted = 0
         self._wake_r = self._wake_w = -1
+        self._gate = -1
         self.timers = TimerSource([])
 
     # ---- checking ----
@@ -171,10 +175,11 @@ class BuiltinEngine:
         self.timers = TimerSource([(s, s.index) for s in self.program.sites if s.family == "timer"])
         sources: list[EventSource] = [self.timers, *opts.sources]
         with self._signals():
+            if opts.command is not None:
+                self._start_command(opts.command)  # held until begin probes are done; target() is its pid
             self.session.begin(self._ordered("begin"))
             if not self.session.exit_requested:
-                if opts.command is not None:
-                    self._start_command(opts.command)
+                self._release_command()
                 for src in sources:
                     src.start(self)
                 self._loop(sources)
@@ -214,9 +219,25 @@ class BuiltinEngine:
     # ---- the -c command ----
 
     def _start_command(self, command: Sequence[str]) -> None:
+        """Start the -c command now, held before exec until _release_command (stap's staprun does the same):
+        a tiny stub waits for a byte on the gate pipe, then execs the command in its own pid (target())."""
+        if not command or (shutil.which(command[0]) is None and not os.path.exists(command[0])):
+            raise FileNotFoundError(2, "No such file or directory", command[0] if command else "")
         env = dict(self.options.env) if self.options.env is not None else None
-        self.child = subprocess.Popen(list(command), env=env)
+        gate_r, gate_w = os.pipe()
+        try:
+            self.child = subprocess.Popen([sys.executable, "-S", "-c", _HOLD, str(gate_r), *command], env=env,
+                                          pass_fds=(gate_r,))
+        finally:
+            os.close(gate_r)
+        self._gate = gate_w
         self.context.target = self.child.pid
+
+    def _release_command(self) -> None:
+        if self._gate >= 0:
+            os.write(self._gate, b"g")
+            os.close(self._gate)
+            self._gate = -1
 
     def _child_fd(self) -> int | None:
         if self.child is None:
@@ -227,6 +248,13 @@ class BuiltinEngine:
             return None
 
     def _reap_command(self) -> None:
+        if self._gate >= 0:  # the session ended in its begin probes: the command never starts
+            os.close(self._gate)
+            self._gate = -1
+            if self.child is not None:
+                self.child.kill()
+                self.child.wait()
+            return
         if self.child is not None and self.child.poll() is None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.child.wait(timeout=0)
