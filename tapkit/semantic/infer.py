@@ -81,7 +81,8 @@ class TypeResolver(TypeBookkeeping):
             wanted = LONG
         else:
             ref = base.referent
-            assert ref is not None
+            if ref is None:  # only in the editor's partial programs
+                return
             if len(st.indexes) != len(ref.index_types):
                 self.unresolved(self.where(st))
             else:
@@ -151,8 +152,8 @@ class TypeResolver(TypeBookkeeping):
         if isinstance(e, ir.ArrayIndex):
             self.array_index(e)
         elif isinstance(e, ir.Sym):
-            assert e.referent is not None
-            self.resolve_2types(e, e.referent, UNKNOWN)
+            if e.referent is not None:  # None only in the editor's partial programs
+                self.resolve_2types(e, e.referent, UNKNOWN)
         else:
             raise SemanticError("sem.delete", "invalid operand of delete expression", self.where(e))
 
@@ -163,7 +164,8 @@ class TypeResolver(TypeBookkeeping):
             if t != e.type and t != UNKNOWN:
                 self.mismatch(self.where(e), t, e.type)
         elif isinstance(e, ir.Sym):
-            assert e.referent is not None, e.name
+            if e.referent is None:  # only in the editor's partial programs
+                return
             self.resolve_2types(e, e.referent, t)
             if e.type == e.referent.type:
                 self.details(e.referent, e)
@@ -378,7 +380,8 @@ class TypeResolver(TypeBookkeeping):
                 self.resolved(self.where(e))
             return
         ref = base.referent
-        assert ref is not None
+        if ref is None:  # only in the editor's partial programs
+            return
         self.resolve_2types(e, ref, t)
         if len(e.indexes) != len(ref.index_types):
             self.unresolved(self.where(e))

@@ -131,3 +131,30 @@ def test_target_types_along_a_member_chain(nested: Path, options: CheckOptions) 
     assert at(col("->a") + 3) == ("struct inner", ["a", "b"])
     assert at(3, row=3) == ("struct outer *", ["tag", "in", "next"])  # the typed local v
     assert at(9, row=4) == ("struct outer *", ["tag", "in", "next"])  # v->tag
+
+
+HALF_TYPED = """\
+global a[10], s
+function f:long(p:long) { return @cast(p, "task_struct", "kernel")->pid }
+probe timer.ms(10), kernel.function("vfs_read") ? {
+  a = 1
+  s <<< f(pid())
+  printf("%d %s\\n", @count(s), $file->f_path)
+}
+"""
+
+
+@pytest.mark.parametrize("cut", range(0, len(HALF_TYPED) + 1, 9))
+def test_half_typed_text_never_breaks_the_editor(cut: int, options: CheckOptions) -> None:
+    for junk in ("", "->", "$", "@cast(", "{", "x["):
+        text = HALF_TYPED[:cut] + junk + HALF_TYPED[cut:]
+        a = analyze_text(text, "h.stp", options, editor=True)
+        lines = text.splitlines() or [""]
+        for line in range(1, len(lines) + 1):
+            column = min(len(lines[line - 1]) + 1, 1 + cut % 17)
+            Q.symbol_at(a, "h.stp", line, column)
+            Q.type_at(a, "h.stp", line, column)
+            Q.target_type_at(a, "h.stp", line, column)
+            Q.probe_context_at(a, "h.stp", line, column)
+        Q.visible_names(a, "h.stp", 1, 1)
+        analyze_text(text, "h.stp", options)  # and the checker
