@@ -145,7 +145,7 @@ def test_embedded_c_tapset_function_without_intrinsic_is_named(tmp_path: Path) -
 
 def test_engine_stap_maps_stap_diagnostics(tmp_path: Path) -> None:
     require_tool("stap")
-    s = script(tmp_path, "probe begin {\n  x = 1 + \"a\"\n  println(x)\n}\n")
+    script(tmp_path, "probe begin {\n  x = 1 + \"a\"\n  println(x)\n}\n")
     proc = tapkit_run("--engine", "stap", "-p2", "-r", _release(), "s.stp", cwd=tmp_path)
     assert proc.returncode == 1
     assert "semantic error: type mismatch" in proc.stderr
