@@ -97,14 +97,16 @@ def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgL
         text = string(params, kind) or ""
         matches = _match_functions(info, text, kind == "statement")
         label = text
+    # BTF lists only functions compiled out of line, without addresses: each has a body
+    btf = info.source == "btf"
     if "inline" in params:
         matches = [f for f in matches if f.inline_sites]
     elif "call" in params or is_return or "exported" in params:
-        matches = [f for f in matches if f.has_body]
+        matches = [f for f in matches if f.has_body or btf]
         if "exported" in params:
             matches = [f for f in matches if f.external]
     else:
-        matches = [f for f in matches if f.has_body or f.inline_sites]
+        matches = [f for f in matches if f.has_body or f.inline_sites or btf]
     if "label" in params or "callee" in params or "callees" in params:
         matches = []  # labels and call sites need line and call-site records the index does not keep
     if not matches:

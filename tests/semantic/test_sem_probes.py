@@ -151,3 +151,15 @@ def test_process_probe_context_in_the_editor(prog: Path, options: CheckOptions) 
     assert variables["$p"] == "struct point *"
     assert variables["$depth"] == "int"
     assert variables["$sum"] == "int"
+
+
+def test_kernel_functions_through_a_btf_override(options: CheckOptions) -> None:
+    btf = Path("/sys/kernel/btf/vmlinux")
+    if not btf.exists():
+        pytest.skip("no kernel BTF here")
+    with_btf = CheckOptions(release=options.release, debuginfo=(f"kernel={btf}",))
+    assert first_error('probe kernel.function("vfs_read") { print($count) }', with_btf) is None
+    assert first_error("probe vfs.read { print(bytes_to_read) }", with_btf) is None
+    err = first_error('probe kernel.function("vfs_read") { print($nosuch) }', with_btf)
+    assert err is not None and err.message.startswith("unable to find local 'nosuch'")
+    assert "(alternatives: $file, $buf, $count, $pos)" in err.message
