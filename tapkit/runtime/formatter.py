@@ -120,12 +120,14 @@ def _clamp_size(limit: int) -> Callable[[int], int]:
 
 
 def compile_format(fmt: str | Sequence[Component], *, stream: bool, memory: Memory | None = None,
-                   where: str | None = None, arg_where: Sequence[str | None] | None = None) -> Formatter:
+                   where: str | None = None, arg_where: Sequence[str | None] | None = None,
+                   maxstringlen: int = MAXSTRINGLEN) -> Formatter:
     """A callable formatting like stap's printf (stream=True) or sprintf (stream=False).
 
     fmt is the runtime format string or already-parsed components (FormatError when stap
     would reject it). memory serves %m/%M ('#' reads user space); where is the printf
-    token for their errors, arg_where the tokens of the arguments (for a '*' precision).
+    token for their errors, arg_where the tokens of the arguments (for a '*' precision);
+    maxstringlen is -D MAXSTRINGLEN's value (what sprintf keeps, NUL included).
     """
     components = parse_format(fmt) if isinstance(fmt, str) else list(fmt)
     has_dump = any(c.kind in (MEMORY, MEMORY_HEX) for c in components)
@@ -133,12 +135,12 @@ def compile_format(fmt: str | Sequence[Component], *, stream: bool, memory: Memo
     def slow(args: Sequence[Any]) -> str:
         if has_dump:
             check_memory_dumps(components, args, where, arg_where)
-        return render(components, args, stream=stream, memory=memory, where=where)
+        return render(components, args, stream=stream, memory=memory, where=where, maxstringlen=maxstringlen)
 
     if has_dump or any(c.kind == BINARY for c in components):
         return lambda *args: slow(args)
     # sprintf keeps 511 bytes; one more byte means the NUL overwrote the last one.
-    limit = STP_BUFFER_SIZE if stream else MAXSTRINGLEN - 1
+    limit = STP_BUFFER_SIZE if stream else maxstringlen - 1
     check_nul = not stream and any(c.kind == CHAR for c in components)
     built = _fast_source(components, limit, check_nul)
     if built is None:

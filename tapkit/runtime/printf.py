@@ -363,14 +363,15 @@ def _clamp(value: int, hi: int) -> int:
 
 
 def render(components: Sequence[Component], args: Sequence[int | str], *, stream: bool,
-           memory: Memory | None = None, where: str | None = None) -> str:
-    """The exact output of stap's compiled printf (stream) or sprintf (not stream)."""
+           memory: Memory | None = None, where: str | None = None, maxstringlen: int = MAXSTRINGLEN) -> str:
+    """The exact output of stap's compiled printf (stream) or sprintf (not stream); maxstringlen is
+    -D MAXSTRINGLEN's (sprintf's buffer)."""
     if stream:
         size = _stream_size(components, args)
         if size == 0:
             return ""
     else:
-        size = MAXSTRINGLEN
+        size = maxstringlen
     buf = _Buf(size)
     ai = 0
     for comp in components:

@@ -112,7 +112,7 @@ def prepare(request: RunRequest) -> Prepared:
 def global_overrides(program: CompiledProgram, values: Mapping[str, str]) -> dict[str, int | str]:
     """-G NAME=VALUE as typed values; ValueError naming what is wrong."""
     from tapkit.runtime.arith import wrap
-    from tapkit.runtime.strings import cstr, from_text
+    from tapkit.runtime.strings import from_text
 
     out: dict[str, int | str] = {}
     for name, value in values.items():
@@ -120,7 +120,7 @@ def global_overrides(program: CompiledProgram, values: Mapping[str, str]) -> dic
         if info is None or info.arity > 0:
             raise ValueError(f"-G {name}: no scalar global named '{name}' in the script")
         if info.type == "string":
-            out[name] = cstr(from_text(value))
+            out[name] = from_text(value)[:program.limits.maxstringlen - 1]
         else:
             try:
                 out[name] = wrap(int(value, 0))

@@ -17,7 +17,7 @@ from tapkit.runtime.compiler.intrinsics import constant_for
 from tapkit.runtime.compiler.support import RegexError, compile_regex
 from tapkit.runtime.compiler.unit import CompileError, CompileUnit
 from tapkit.runtime.printf import MEMORY, MEMORY_HEX, STRING, FormatError, parse_format
-from tapkit.runtime.strings import MAX_CHARS, decode_script_string
+from tapkit.runtime.strings import MAXSTRINGLEN, decode_script_string
 from tapkit.semantic import ir
 from tapkit.semantic.errors import Where
 from tapkit.syntax import ast as A
@@ -100,7 +100,7 @@ class ExprCompiler:
         """An expression stored into a string variable (literals longer than MAXSTRINGLEN are cut)."""
         if isinstance(e, ir.String):
             value = literal(e.value, e)
-            return repr(value[:MAX_CHARS])
+            return repr(value[:self.unit.limits.maxstringlen - 1])
         return self.expr(e)
 
     def stored(self, e: ir.Expr) -> str:
@@ -162,7 +162,11 @@ class ExprCompiler:
         return f"(1 if {self.expr(e.left)} {e.op} {self.expr(e.right)} else 0)"
 
     def _e_Concat(self, e: ir.Concat) -> str:
-        return f"_concat({self.expr(e.left)}, {self.expr(e.right)})"
+        return self.concat(self.expr(e.left), self.expr(e.right))
+
+    def concat(self, left: str, right: str) -> str:
+        n = self.unit.limits.maxstringlen
+        return f"_concat({left}, {right})" if n == MAXSTRINGLEN else f"_concat_n({left}, {right}, {n})"
 
     def _e_Unary(self, e: ir.Unary) -> str:
         if e.op == "-":
@@ -249,7 +253,7 @@ class ExprCompiler:
         if op == "=":
             value = self.stored(e.right)
         elif op == ".=":
-            value = f"_concat({name}, {self.expr(e.right)})"
+            value = self.concat(name, self.expr(e.right))
         else:
             value = self.compound(name, op, e.right)
         return f"({name} := {value})" if want_value else f"{name} = {value}"
@@ -284,7 +288,7 @@ class ExprCompiler:
         if op == "-=":
             return f"{name}.add({key}, -{self.expr(e.right)}, {where})"
         if op == ".=":
-            return f"_array_concat({name}, {key}, {self.expr(e.right)}, {where})"
+            return f"_array_concat({name}, {key}, {self.expr(e.right)}, {where}, {self.unit.limits.maxstringlen})"
         opfn = self.unit.consts.value("OP", f"_compound({op!r})")
         return f"_array_update({name}, {key}, {opfn}, {self.expr(e.right)}, {where}, {self.unit.near(e.right)})"
 
@@ -361,8 +365,12 @@ class ExprCompiler:
             return repr("\n" if e.newline else "")
         fmt = self.unit.consts.value(
             "FMT", f"_compile_format(_print_format_for({types!r}, {delimiter!r}, {e.newline!r}), "
-            f"stream={e.stream!r}, where={self.unit.near(e)})")
+            f"stream={e.stream!r}, where={self.unit.near(e)}{self.maxlen_arg()})")
         return f"{fmt}({', '.join(args)})"
+
+    def maxlen_arg(self) -> str:
+        n = self.unit.limits.maxstringlen
+        return "" if n == MAXSTRINGLEN else f", maxstringlen={n}"
 
     def formatted(self, e: ir.Print, source: str, args: list[str]) -> str:
         try:
@@ -372,16 +380,17 @@ class ExprCompiler:
         literal_only = all(c.kind == "literal" for c in comps)
         if literal_only and not args:
             text = "".join(c.text for c in comps)
-            return repr(text) if e.stream else repr(text[:MAX_CHARS])
+            return repr(text) if e.stream else repr(text[:self.unit.limits.maxstringlen - 1])
         if e.stream and len(comps) == 1 and comps[0].kind == STRING and comps[0].flags == 0 \
                 and comps[0].width_kind == 0 and comps[0].precision_kind == 0:
             return args[0]  # printf("%s", s) is _stp_print too
         parsed = self.unit.consts.value("PF", f"_parse_format({source!r}, _decode)")
         where = self.unit.near(e)
         if any(c.kind in (MEMORY, MEMORY_HEX) for c in comps):
-            return (f"_compile_format({parsed}, stream={e.stream!r}, memory=ctx.memory, where={where})"
-                    f"({', '.join(args)})")
-        fmt = self.unit.consts.value("FMT", f"_compile_format({parsed}, stream={e.stream!r}, where={where})")
+            return (f"_compile_format({parsed}, stream={e.stream!r}, memory=ctx.memory, where={where}"
+                    f"{self.maxlen_arg()})({', '.join(args)})")
+        fmt = self.unit.consts.value(
+            "FMT", f"_compile_format({parsed}, stream={e.stream!r}, where={where}{self.maxlen_arg()})")
         return f"{fmt}({', '.join(args)})"
 
     # ---- target side ----

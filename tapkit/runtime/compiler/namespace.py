@@ -88,7 +88,7 @@ def base_namespace() -> dict[str, Any]:
         "__builtins__": __builtins__,
         # values and arithmetic
         "_wrap": arith.wrap, "_div": arith.div, "_mod": arith.mod, "_shl": arith.shl, "_ushr": arith.ushr,
-        "_cstr": strings.cstr, "_concat": strings.concat, "_first": support.first,
+        "_cstr": strings.cstr, "_concat": strings.concat, "_concat_n": support.concat_n, "_first": support.first,
         "_compound": support.compound, "_array_update": support.array_update, "_array_concat": support.array_concat,
         "_stat_push": support.stat_push, "_sized": support.sized,
         # containers

@@ -83,14 +83,20 @@ def array_update(array: Any, key: Any, op: Callable[[int, int, str | None], int]
     return result
 
 
-def array_concat(array: Any, key: Any, text: str, where: str | None) -> str:
+def array_concat(array: Any, key: Any, text: str, where: str | None, maxstringlen: int = MAX_CHARS + 1) -> str:
     """`a[k] .= s`."""
     old: str = array.get(key)
     result = old + text
-    if len(result) > MAX_CHARS:
-        result = result[:MAX_CHARS]
+    if len(result) >= maxstringlen:
+        result = result[:maxstringlen - 1]
     array.set(key, result, where)
     return result
+
+
+def concat_n(a: str, b: str, maxstringlen: int) -> str:
+    """`a . b` under -D MAXSTRINGLEN=N."""
+    s = a + b
+    return s if len(s) < maxstringlen else s[:maxstringlen - 1]
 
 
 # ---- randint, ctime, errno_str ----
