@@ -16,6 +16,7 @@ the handlers in ProbeSite order; engines decide when each site fires.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 Handler = Any  # Callable[[Context], None]; kept loose for the exec'd functions
 
+MAX_RUNNABLE_NESTING = 20000  # Python frames per nested call; deeper recursion would overflow the C stack
 TIMER_UNITS_NS = {"s": 1_000_000_000, "sec": 1_000_000_000, "ms": 1_000_000, "msec": 1_000_000, "us": 1_000,
                   "usec": 1_000, "ns": 1, "nsec": 1}
 
@@ -101,6 +103,7 @@ class CompiledProgram:
     sites: list[ProbeSite]
     globals: dict[str, GlobalInfo]
     limits: Limits
+    maxnesting: int | None = None  # when functions count their nesting (recursion, -D MAXNESTING)
     code: Any = field(repr=False, default=None)
 
     def __post_init__(self) -> None:
@@ -108,6 +111,8 @@ class CompiledProgram:
 
     def instantiate(self, session: Session, binder: TargetBinder | None = None,
                     overrides: Mapping[str, int | str] | None = None) -> list[Handler]:
+        if self.maxnesting is not None:  # each script call is one Python frame (two through a dispatcher)
+            sys.setrecursionlimit(max(sys.getrecursionlimit(), 2 * self.maxnesting + 200))
         namespace = base_namespace()
         exec(self.code, namespace)
         factory = namespace["__program"]
@@ -151,7 +156,10 @@ def compile_program(analysis: Analysis, limits: Limits | None = None) -> Compile
 
     source = _assemble(unit, analysis, functions, probes, len(sites))
     infos = {v.name: GlobalInfo(v.name, unit.global_name(v), v.type, v.arity) for v in analysis.globals}
-    return CompiledProgram(source, sites, infos, unit.limits)
+    if unit.recursive_nesting is not None and unit.recursive_nesting > MAX_RUNNABLE_NESTING:
+        raise CompileError(f"MAXNESTING {unit.recursive_nesting} is deeper than tapkit can run "
+                           f"(at most {MAX_RUNNABLE_NESTING} nested script calls)")
+    return CompiledProgram(source, sites, infos, unit.limits, unit.recursive_nesting)
 
 
 def _needed_functions(unit: CompileUnit, analysis: Analysis) -> list[ir.FunctionDef]:
