@@ -49,6 +49,8 @@ class ExprCompiler:
         self.locals: dict[int, str] = {}
         self.assigned_globals: set[str] = set()
         self.function: ir.FunctionDef | None = None
+        self.pending = 0  # actions recorded at compile time and not yet charged (statements.BodyCompiler)
+        self.accounting = True  # False when an entry check covers the whole body
 
     # ---- names ----
 
@@ -327,10 +329,23 @@ class ExprCompiler:
             fd = refs[0]
             intrinsic = self.unit.intrinsic(fd)
             if intrinsic is not None:
-                return intrinsic.render(args, "ctx", self.unit.decl_token(fd))
-            return f"{self.unit.function_name(fd)}({', '.join(['ctx', *args])})"
+                call = intrinsic.render(args, "ctx", self.unit.decl_token(fd))
+            else:
+                call = f"{self.unit.function_name(fd)}({', '.join(['ctx', *args])})"
+            return self.charge_after_call(e, fd, call)
         dispatcher = self.unit.dispatcher(refs, self.unit.near(e))
         return f"{dispatcher}({', '.join(['ctx', *args])})"
+
+    def charge_after_call(self, e: ir.Call, fd: ir.FunctionDef, call: str) -> str:
+        """After a call to a function whose statement count N is finite, the translator charges the
+        pending actions plus N (the callee checked, but did not charge, its own)."""
+        count = self.unit.statement_count(fd)
+        if not self.accounting or count < 0:
+            return call
+        total, self.pending = self.pending + count, 0
+        if total <= 0:
+            return call
+        return f"_charged(ctx, {call}, {total}, {self.unit.near(e)})"
 
     # ---- printing ----
 

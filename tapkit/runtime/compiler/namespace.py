@@ -90,7 +90,7 @@ def base_namespace() -> dict[str, Any]:
         "_wrap": arith.wrap, "_div": arith.div, "_mod": arith.mod, "_shl": arith.shl, "_ushr": arith.ushr,
         "_cstr": strings.cstr, "_concat": strings.concat, "_concat_n": support.concat_n, "_first": support.first,
         "_compound": support.compound, "_array_update": support.array_update, "_array_concat": support.array_concat,
-        "_stat_push": support.stat_push, "_sized": support.sized,
+        "_stat_push": support.stat_push, "_charged": support.charged, "_sized": support.sized,
         # containers
         "LongArray": LongArray, "StringArray": StringArray, "StatArray": StatArray, "Stat": Stat,
         "HistSpec": HistSpec, "LOG_HIST": LOG_HIST, "NO_HIST": NO_HIST,

@@ -34,8 +34,6 @@ class BodyCompiler(ExprCompiler):
     def __init__(self, unit: CompileUnit, targets: TargetCompiler) -> None:
         super().__init__(unit, targets)
         self.lines = Lines(1)
-        self.pending = 0
-        self.accounting = True
         self.loops: list[Loop] = []
         self.temp_count = 0
 
@@ -111,7 +109,7 @@ class BodyCompiler(ExprCompiler):
             self.loops.append(Loop(step))
             self.stmt(s.body)
             self.loops.pop()
-            self.record(0, s.body if s.body is not None else s, True)
+            self.record(0, _body_token(s), True)
             if step is not None:
                 self.lines.add(step)
                 self.record(1, s)  # charged at the next flush after the loop, as in the translator
@@ -146,7 +144,7 @@ class BodyCompiler(ExprCompiler):
             self.loops.append(Loop(None))
             self.stmt(s.body)
             self.loops.pop()
-            self.record(0, s.body if s.body is not None else s, True)
+            self.record(0, _body_token(s), True)
 
     def foreach_hist(self, s: ir.Foreach, base: ir.HistOp, limit: str | None) -> None:
         stat = self.stat_value(base.stat)
@@ -168,7 +166,7 @@ class BodyCompiler(ExprCompiler):
             self.loops.append(Loop(None))
             self.stmt(s.body)
             self.loops.pop()
-            self.record(1, s.body if s.body is not None else s, True)
+            self.record(1, _body_token(s), True)
 
     def _s_Break(self, s: ir.Break) -> None:
         self.record(1, s, True)
@@ -265,6 +263,11 @@ class BodyCompiler(ExprCompiler):
                 out.add("nonlocal " + ", ".join(sorted(self.assigned_globals)))
             out.extend(_dedent(self.lines))
         return out
+
+
+def _body_token(s: ir.For | ir.Foreach) -> ir.Node:
+    """The token a loop body's charge names: the body's, or the loop's when the optimizer emptied it."""
+    return s.body if s.body is not None and not isinstance(s.body, ir.NullStmt) else s
 
 
 def _dedent(lines: Lines) -> Lines:

@@ -16,7 +16,7 @@ from typing import Any
 
 from tapkit.runtime.arith import INT64_MAX, div_nocheck, mod_nocheck, wrap
 from tapkit.runtime.context import Context
-from tapkit.runtime.errors import DIVISION_BY_ZERO, StapError
+from tapkit.runtime.errors import DIVISION_BY_ZERO, ActionLimitError, StapError
 from tapkit.runtime.strings import MAX_CHARS, cstr
 
 
@@ -32,6 +32,14 @@ def raise_error(message: str) -> None:
 def first(a: Any, b: Any) -> Any:
     """The value before a post-increment: `first(x, x := x + 1)`."""
     return a
+
+
+def charged(ctx: Context, value: Any, actions: int, where: str | None) -> Any:
+    """A call's value, after charging the actions the translator charges on its return."""
+    ctx.actionremaining -= actions
+    if ctx.actionremaining <= 0:
+        raise ActionLimitError(where)
+    return value
 
 
 def stat_push(stat: Any, value: int) -> int:

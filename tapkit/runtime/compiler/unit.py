@@ -99,6 +99,7 @@ class CompileUnit:
     recursive_nesting: int | None = None  # MAXNESTING when functions must count their nesting
     bindings: list[str] = field(default_factory=list)  # factory lines asking the engine's binder
     dispatch: list[tuple[str, list[ir.FunctionDef], str]] = field(default_factory=list)
+    counts: dict[int, int] = field(default_factory=dict)  # id(FunctionDef) -> statement count
     tapset_root: str = field(default_factory=lambda: str(system_tapset_dir()))
 
     def __post_init__(self) -> None:
@@ -150,6 +151,15 @@ class CompileUnit:
             name = self.dispatchers[key] = self.names.fresh(f"call_{overloads[0].name}")
             self.dispatch.append((name, list(overloads), near))
         return name
+
+    def statement_count(self, fd: ir.FunctionDef) -> int:
+        """max_action_info of a function's body (-1 when infinite), cached."""
+        from tapkit.runtime.compiler.analysis import statement_count
+
+        count = self.counts.get(id(fd))
+        if count is None:
+            count = self.counts[id(fd)] = statement_count(fd.body)
+        return count
 
     # ---- intrinsics ----
 
