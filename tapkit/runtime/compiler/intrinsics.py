@@ -149,6 +149,9 @@ INTRINSICS: dict[tuple[str, int], Intrinsic] = _table(
     ("usymdata", 1, "_usymdata({ctx}, {0})"),
     ("umodname", 1, "_umodname({ctx}, {0})"),
     ("uaddr", 0, "_uaddr({ctx})"),
+    ("user_mode", 0, "(1 if hasattr({ctx}, 'regs') else 0)"),
+    ("symname", 1, "_hexaddr({0})"),
+    ("symdata", 1, "_hexaddr({0})"),
 )
 
 # Functions that look tempting but depend on the kernel itself; the error names the reason.

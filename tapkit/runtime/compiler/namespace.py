@@ -78,6 +78,11 @@ def _uaddr(ctx: context.Context) -> int:
     return int(value) if value else 0
 
 
+def _hexaddr(addr: int) -> str:
+    """symname()/symdata() of an address no symbol table here can name: stap's fallback, the hex address."""
+    return f"0x{addr & 0xFFFFFFFFFFFFFFFF:x}"
+
+
 def _sign_extend(value: int, bits: int) -> int:
     return arith.sign_extend(value, bits)
 
@@ -123,7 +128,7 @@ def base_namespace() -> dict[str, Any]:
         # other tapset functions
         "_randint": support.randint, "_ctime": support.ctime, "_errno_str": support.errno_str,
         "_major": support.major, "_minor": support.minor, "_mkdev": support.mkdev, "_endian": support.endian,
-        "_sign_extend": _sign_extend, "_bitfield": support.bitfield, "_write_var": support.write_var,
+        "_sign_extend": _sign_extend, "_hexaddr": _hexaddr, "_bitfield": support.bitfield, "_write_var": support.write_var,
         "_poke": support.poke, "_register": support.register,
         "_print_backtrace": _print_backtrace, "_sprint_backtrace": _sprint_backtrace, "_backtrace": _backtrace,
         "_print_ubacktrace": _print_ubacktrace, "_sprint_ubacktrace": _sprint_ubacktrace, "_ubacktrace": _ubacktrace,
