@@ -69,6 +69,8 @@ class WritableMemory:
 
     One space serves kernel and user reads alike: a fixture describes one probe's world."""
 
+    takes_user_flag = True  # write(addr, data, user), like read
+
     def __init__(self) -> None:
         self._starts: list[int] = []
         self._data: list[bytearray] = []

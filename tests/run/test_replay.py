@@ -24,7 +24,7 @@ OPENAFS_TAPSETS = str(ROOT / "tapsets" / "openafs")
 def replay(script: str, fixture: Path | str, *, debuginfo: tuple[str, ...] = (), args: tuple[str, ...] = (),
            guru: bool = False, include: tuple[str, ...] = ()) -> tuple[str, str, int]:
     out, err = io.BytesIO(), io.StringIO()
-    rc = run_script(RunRequest(path=str(HERE / script), replay=str(fixture), debuginfo=debuginfo, args=args,
+    rc = run_script(RunRequest(path=str(HERE / script) if "/" not in script else script, replay=str(fixture), debuginfo=debuginfo, args=args,
                                guru=guru, include_dirs=include, out=out, err=err, handle_signals=False))
     return out.getvalue().decode("latin-1"), err.getvalue(), rc
 
@@ -37,6 +37,19 @@ def shapes() -> Path:
 def test_process_probe_replay_reads_members_bitfields_and_strings(shapes: Path) -> None:
     out, err, rc = replay("shapes.stp", HERE / "shapes.yaml", args=(str(shapes),))
     assert (out, err, rc) == ((HERE / "shapes.out").read_text(), "", 0)
+
+
+def test_memory_dumps_and_guru_writes_through_the_fixture(shapes: Path, tmp_path: Path) -> None:
+    script = tmp_path / "m.stp"
+    script.write_text('probe process(@1).function("area") {\n'
+                      '  printf("[%.3m][%6.2M][%s]\\n", $s->name, $s->name, user_string($s->label))\n'
+                      '  $s->depth = 7\n'
+                      '  $scale = 5\n'
+                      '  printf("%d %d\\n", $s->depth, $scale)\n}\n')
+    fixture = _fixture(tmp_path, 'objects:\n  sq: {type: shape, fields: {name: "ABCD", label: "x"}}\n'
+                                 'hits:\n  - probe: process("*").function("area")\n    vars: {s: "&sq", scale: 2}\n')
+    out, err, rc = replay(str(script), fixture, args=(str(shapes),), guru=True)
+    assert (out, err, rc) == ("[ABC][  4142][x]\n7 5\n", "", 0)
 
 
 def _fixture(tmp_path: Path, text: str) -> Path:

@@ -318,8 +318,13 @@ def poke(memory: Any, addr: int, size: int, value: int, user: bool, where: str |
     writer = getattr(memory, "write", None)
     if writer is None:
         raise StapError(f"write fault [man error::fault] at 0x{addr & 0xFFFFFFFFFFFFFFFF:x}", where)
+    data = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
     try:
-        writer(addr, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"), user)
+        # a replay space takes (addr, data, user); a live process's memory only (addr, data)
+        if getattr(memory, "takes_user_flag", False):
+            writer(addr & 0xFFFFFFFFFFFFFFFF, data, user)
+        else:
+            writer(addr & 0xFFFFFFFFFFFFFFFF, data)
     except Exception:
         raise StapError(f"write fault [man error::fault] at 0x{addr & 0xFFFFFFFFFFFFFFFF:x}", where) from None
     return value
