@@ -24,7 +24,8 @@ OPENAFS_TAPSETS = str(ROOT / "tapsets" / "openafs")
 def replay(script: str, fixture: Path | str, *, debuginfo: tuple[str, ...] = (), args: tuple[str, ...] = (),
            guru: bool = False, include: tuple[str, ...] = ()) -> tuple[str, str, int]:
     out, err = io.BytesIO(), io.StringIO()
-    rc = run_script(RunRequest(path=str(HERE / script) if "/" not in script else script, replay=str(fixture), debuginfo=debuginfo, args=args,
+    path = str(HERE / script) if "/" not in script else script
+    rc = run_script(RunRequest(path=path, replay=str(fixture), debuginfo=debuginfo, args=args,
                                guru=guru, include_dirs=include, out=out, err=err, handle_signals=False))
     return out.getvalue().decode("latin-1"), err.getvalue(), rc
 
