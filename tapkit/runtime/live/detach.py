@@ -99,7 +99,7 @@ def _settle(tracer: Tracer, thread: Thread, status: int) -> None:
     elif event == 0:
         thread.held = ("signal", sig)
     elif event in (ptrace.PTRACE_EVENT_FORK, ptrace.PTRACE_EVENT_VFORK, ptrace.PTRACE_EVENT_CLONE):
-        child_id = ptrace.event_message(thread.tid)
+        child_id = tracer.message(thread)
         first = tracer.early.pop(child_id, None)
         if first is None:
             _, first = os.waitpid(child_id, ptrace.WALL)  # its initial stop

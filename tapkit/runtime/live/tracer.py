@@ -33,6 +33,8 @@ from tapkit.runtime.memory import MemoryFault
 OPTIONS = (ptrace.PTRACE_O_TRACECLONE | ptrace.PTRACE_O_TRACEFORK | ptrace.PTRACE_O_TRACEVFORK
            | ptrace.PTRACE_O_TRACEEXEC | ptrace.PTRACE_O_TRACEEXIT)
 TRAP_STOP = (signal.SIGTRAP << 8) | 0x7F  # the wait status of a SIGTRAP stop with no ptrace event
+EVENTS_WITH_MESSAGE = frozenset({ptrace.PTRACE_EVENT_CLONE, ptrace.PTRACE_EVENT_FORK, ptrace.PTRACE_EVENT_VFORK,
+                                 ptrace.PTRACE_EVENT_EXEC})
 STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 MMAP, PROT_RX, MAP_PRIVATE_ANON_FIXED_NOREPLACE = 9, 5, 0x22 | 0x100000
 
@@ -52,6 +54,7 @@ class Tracer:
         self.target_status: int | None = None  # the target's wait status once it is gone
         self.queue: deque[tuple[int, int]] = deque()  # statuses taken while holding threads, to process
         self.early: dict[int, int] = {}  # stops of threads whose creation event is not seen yet
+        self.messages: dict[int, int] = {}  # PTRACE_GETEVENTMSG of deferred event stops (a later stop resets it)
         self._interrupted = 0  # the signal that asked us to stop
         self.hits = 0
 
@@ -255,9 +258,9 @@ class Tracer:
             else:
                 self._resume(thread)  # an interrupt we no longer need
         elif event in (ptrace.PTRACE_EVENT_CLONE, ptrace.PTRACE_EVENT_FORK, ptrace.PTRACE_EVENT_VFORK):
-            self._on_new_task(thread, event, ptrace.event_message(tid))
+            self._on_new_task(thread, event, self.message(thread))
         elif event == ptrace.PTRACE_EVENT_EXEC:
-            self._on_exec(thread, ptrace.event_message(tid))
+            self._on_exec(thread, self.message(thread))
         elif event == ptrace.PTRACE_EVENT_EXIT:
             thread.exiting = True
             alive = [t for t in thread.process.threads.values() if not t.exiting]
@@ -362,7 +365,7 @@ class Tracer:
                         continue
                     if event == ptrace.PTRACE_EVENT_STOP:
                         continue  # an interrupt left pending by an earlier hold: the step has not run yet
-                self.queue.append((thread.tid, status))  # an event of the stepped instruction (exit, clone...)
+                self.defer(thread, status)  # an event of the stepped instruction (exit, clone...)
                 queued = True
                 break
         finally:
@@ -402,8 +405,20 @@ class Tracer:
             thread.held = ("quiet", 0)
             return True
         thread.held = ("queued", 0)
-        self.queue.append((thread.tid, status))
+        self.defer(thread, status)
         return False
+
+    def defer(self, thread: Thread, status: int) -> None:
+        """Keep a status for the main loop. An event's message (the new task's id) is read now: running
+        the thread before the status is handled (an injected system call) would replace it."""
+        if os.WIFSTOPPED(status) and status >> 16 in EVENTS_WITH_MESSAGE:
+            self.messages[thread.tid] = ptrace.event_message(thread.tid)
+        self.queue.append((thread.tid, status))
+
+    def message(self, thread: Thread) -> int:
+        """The event message of the thread's current event stop."""
+        saved = self.messages.pop(thread.tid, None)
+        return saved if saved is not None else ptrace.event_message(thread.tid)
 
     def _release(self, thread: Thread) -> None:
         if thread.held == ("quiet", 0):
