@@ -6,6 +6,10 @@ while RUNNING, until exit(), too many errors, the -c command's exit, or SIGINT/S
 probes (STOPPING) or error probes (ERROR), and the summary. `-x PID` only sets target(): the run
 is independent of that process's lifespan, as in stap.
 
+A script left with nothing that can fire (only begin/end probes, no -c command) waits for SIGINT
+as stap does when tapkit runs on a terminal; otherwise (a pipe, a test) it ends at once, as if
+interrupted, and its end probes run.
+
 Event sources plug in as EventSource objects: `start(engine)` after begin probes, `next_due()`
 (monotonic ns or None), `fire(engine)`; the timer source is one, replay (tapkit.runtime.replay) is
 another. A probe no source serves stops the run before it starts, with ProbeUnservable's reason.
