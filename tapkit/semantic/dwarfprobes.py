@@ -114,12 +114,31 @@ def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgL
         base = label.split("@", 1)[0]
         sugs = levenshtein_suggest(base, names, 5) if base else ""
         raise SemanticError("sem.no-match", "no match" + (f" (similar functions: {sugs})" if sugs else ""))
+    if btf:
+        _note_btf(s, info, loc)
     for fn in matches:
         where = f"{fn.name}@{fn.decl.file}:{fn.decl.line}" if fn.decl is not None else fn.name
         display = f'{prefix}.{kind}("{where}")' + (".return" if is_return else "")
         ctx = ProbeContext("dwarf", display_point=display, is_return=is_return, module=spec, function=fn,
                            debuginfo=info, statement=kind == "statement")
         results.append(make_derived(s, probe, loc, ctx))
+
+
+def _note_btf(s: Session, info: Debuginfo, loc: Point) -> None:
+    """Once per module and run: the probe was resolved from BTF, which stap cannot use for it.
+
+    BTF (what a kernel without debuginfo packages still has) names every out-of-line function with
+    its parameters, so tapkit checks the point and its `$parameters`; stap -p2 needs DWARF for the
+    same point and fails without it, and BTF knows no locals, inline sites or statement lines."""
+    if info.module in s.btf_noted:
+        return
+    s.btf_noted.add(info.module)
+    release = s.options.target.release
+    need = (f"install linux-image-{release}-dbg or pass --debuginfo kernel=VMLINUX" if info.module == "kernel"
+            else f"pass --debuginfo {info.module}=FILE with the module's DWARF")
+    s.errors.warn("sem.btf-only", f"{info.module} functions resolved from BTF ({info.file}): parameters only, "
+                                  f"no locals; stap itself needs DWARF debuginfo for this probe ({need})",
+                  loc.comps[0].where)
 
 
 def module_names(s: Session, pattern: str) -> list[str]:

@@ -115,6 +115,7 @@ class Session:
         self._alias_decls: dict[AliasRef, A.AliasDecl] = {}
         self.pulled_library_files: list[int] = []  # in the order resolution reached them
         self.debuginfo_cache: dict[str, object] = {}
+        self.btf_noted: set[str] = set()  # modules whose probe points were resolved from BTF (warned once)
         self._target_decls: dict[int, ir.VarDef] = {}
 
     # ------------------------------------------------------------ files

@@ -395,7 +395,9 @@ def resolve_dwarf_var(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
     if var is None:
         var = next((v for v in fn.locals if v.name == bare), None)
     if var is None:
-        raise SemanticError("sem.unknown-local", _missing_local(fn, bare), where)
+        # BTF has the parameters but no locals: say so, the name may exist in the DWARF stap reads
+        btf = " (BTF lists parameters only; locals need DWARF)" if info.source == "btf" else ""
+        raise SemanticError("sem.unknown-local", _missing_local(fn, bare) + btf, where)
     pc = probe_pc(ctx)
     if pc is not None and var.const_value is None:
         expr = _location_at(var, pc)

@@ -81,10 +81,12 @@ def test_tapkit_check_resolves_the_functions_from_btf(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="tapkit.semantic does not yet take BTF's functions (no addresses) as kernel.function "
-                          "probe points; stap needs vmlinux DWARF for them", strict=False)
 def test_tapkit_check_resolves_the_probe_points_from_btf(tmp_path: Path) -> None:
+    """Where stap stops (no vmlinux DWARF), tapkit checks the points against BTF and warns once that stap won't."""
     host_btf()
     result = check_script(str(aliases_script(tmp_path)), CheckOptions(include_dirs=(str(VFS),),
                                                                       release=platform.release()))
     assert result.ok, [f"{d.span}: {d.message}" for d in result.diagnostics if d.is_error]
+    notes = [d for d in result.diagnostics if d.code == "sem.btf-only"]
+    assert len(notes) == 1 and "stap itself needs DWARF debuginfo" in notes[0].message, result.diagnostics
+    assert notes[0].span.file.endswith("vfsfile.stp")

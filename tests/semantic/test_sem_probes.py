@@ -163,3 +163,28 @@ def test_kernel_functions_through_a_btf_override(options: CheckOptions) -> None:
     err = first_error('probe kernel.function("vfs_read") { print($nosuch) }', with_btf)
     assert err is not None and err.message.startswith("unable to find local 'nosuch'")
     assert "(alternatives: $file, $buf, $count, $pos)" in err.message
+
+
+def test_kernel_functions_fall_back_to_the_running_kernels_btf() -> None:
+    """No vmlinux DWARF for the running kernel: points and parameters come from BTF, with one warning that
+    stap will want DWARF; a release BTF does not describe keeps stap's missing-debuginfo verdict."""
+    import platform
+
+    if not Path("/sys/kernel/btf/vmlinux").exists():
+        pytest.skip("no kernel BTF here")
+    host = CheckOptions(release=platform.release())
+    text = ('probe kernel.function("vfs_read") { print($count) }\n'
+            'probe kernel.function("vfs_write").return { print($return) }\n')
+    result = check_text(text, "p.stp", host)
+    assert result.ok, result.diagnostics
+    notes = [d for d in result.diagnostics if d.code == "sem.btf-only"]
+    assert len(notes) == 1 and notes[0].span.line == 1
+    assert "linux-image-" in notes[0].message and "--debuginfo kernel=" in notes[0].message
+    err = first_error('probe kernel.function("vfs_read") { print($nosuch) }', host)
+    assert err is not None and err.message.startswith("unable to find local 'nosuch'")
+    assert "BTF lists parameters only" in err.message
+    err = first_error('probe kernel.function("vfs_raed") { print(1) }', host)
+    assert err is not None and "no match" in err.message and "vfs_read" in err.message
+    other = first_error('probe kernel.function("vfs_read") { print($count) }', CheckOptions(release=stap_release()))
+    if stap_release() != platform.release():
+        assert other is not None and "missing x86_64 kernel/module debuginfo" in other.message
