@@ -109,22 +109,30 @@ def load_debuginfo(s: Session, spec: str) -> Debuginfo:
 
 
 def cast_specs(module: str) -> list[str]:
-    """@cast's module argument as debuginfo specs: "kernel:nfs" is the kernel, then module nfs."""
+    """@cast's module argument as debuginfo specs: "kernel:nfs" is the kernel, then module nfs.
+
+    A kernel header part ("kernel<linux/fs.h>") is stap's way to get kernel types with no debuginfo:
+    it compiles the header with the target's kbuild. The struct types such headers declare are the
+    kernel's own, so they are looked up in the kernel's debuginfo (DWARF, or the running kernel's
+    BTF) when there is one; a user-space header ("<sys/time.h>") is not: it needs a compiler."""
     if not module:
         return ["kernel"]
-    if "<" in module:
-        return []  # header forms need a compiler
-    out = []
+    out: list[str] = []
     for part in module.split(":"):
-        if not part:
+        spec = part
+        if "<" in part:
+            if not part.startswith("kernel<"):
+                continue
+            spec = "kernel"
+        if not spec:
             continue
-        if part == "kernel":
+        if spec == "kernel":
             out.append("kernel")
-        elif "/" in part:
-            out.append(f'process("{part}")')
+        elif "/" in spec:
+            out.append(f'process("{spec}")')
         else:
-            out.append(f'module("{part}")')
-    return out
+            out.append(f'module("{spec}")')
+    return list(dict.fromkeys(out))
 
 
 # ---------------------------------------------------------------- walking components
@@ -470,8 +478,9 @@ def resolve_cast(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
             finish(s, e, info, t.id, start_address_of=True)
             return
     if "<" in e.module:
-        # `kernel<linux/sched.h>`: stap compiles the header to learn the type; tapkit has no compiler
-        # in the loop, so the cast is taken as valid (its members are not checked)
+        # a header stap compiles: the type was not in the kernel's debuginfo (there is none for this
+        # release, or the header defines a type no kernel object uses), and tapkit runs no compiler,
+        # so the cast is taken as valid with its members unchecked
         accept_unchecked(e)
         return
     raise SemanticError("sem.cast-type", f"type definition '{e.type_name}' not found in '{e.module}'", where)
