@@ -13,6 +13,9 @@ interrupted, and its end probes run.
 Event sources plug in as EventSource objects: `start(engine)` after begin probes, `next_due()`
 (monotonic ns or None), `fire(engine)`; the timer source is one, replay (tapkit.runtime.replay) is
 another. A probe no source serves stops the run before it starts, with ProbeUnservable's reason.
+A source with `drives = True` (live process probes, tapkit.runtime.livesource) takes over the loop:
+it holds and starts the -c command itself (`hold`, `release`) and `drive(engine, others)` runs
+until the session should end, firing the other sources (timers) while it waits.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def unservable_reason(site: ProbeSite) -> str:
                 "kernel offers neither to tapkit. Test it here with --replay FIXTURE.yaml, or run it where stap can: "
                 "--engine stap (or build a module with -p4 -r RELEASE -m NAME)")
     if family == "dwarf":
-        return (f"probe {point}: user-space probes are served by the live engine (tapkit.runtime.live); "
+        return (f"probe {point}: tapkit's live engine serves process(\"PATH\") probes only; "
                 "use --replay FIXTURE.yaml to replay recorded hits, or --engine stap")
     if family in ("tracepoint", "kprobe", "perf", "procfs", "netfilter", "hwbkpt", "utrace", "mark", "plt"):
         return (f"probe {point}: {family} probes need the kernel's own instrumentation (a stap module); "
@@ -178,18 +181,35 @@ class BuiltinEngine:
         self.handlers = self.program.instantiate(self.session, opts.binder, opts.overrides)
         self.timers = TimerSource([(s, s.index) for s in self.program.sites if s.family == "timer"])
         sources: list[EventSource] = [self.timers, *opts.sources]
+        driver = next((src for src in opts.sources if getattr(src, "drives", False)), None)
+        failure: str | None = None
         with self._signals():
-            if opts.command is not None:
-                self._start_command(opts.command)  # held until begin probes are done; target() is its pid
+            if opts.command is not None:  # held until begin probes are done; target() is its pid
+                if driver is not None:
+                    driver.hold(opts.command)  # type: ignore[attr-defined]  # the tracer starts it
+                else:
+                    self._start_command(opts.command)
             self.session.begin(self._ordered("begin"))
             if not self.session.exit_requested:
                 self._release_command()
                 for src in sources:
                     src.start(self)
-                self._loop(sources)
+                if driver is None:
+                    self._loop(sources)
+                else:
+                    others = [src for src in sources if src is not driver]
+                    if not driver.drive(self, others):  # type: ignore[attr-defined]
+                        self._loop(others)
+                    failure = getattr(driver, "failure", None)
+            elif driver is not None:
+                driver.release()  # type: ignore[attr-defined]  # the command never starts
+            if failure:
+                self.session.sync()
+                self.session.err.write(f"tapkit run: {failure}\n")
+                self.session.err.flush()
             self.session.shutdown(self._ordered("end"), self._ordered("error"))
         self._reap_command()
-        return 1 if self.session.failed else 0
+        return 1 if self.session.failed or failure else 0
 
     def _loop(self, sources: list[EventSource]) -> None:
         session = self.session

@@ -18,6 +18,7 @@ from typing import BinaryIO, TextIO
 
 from tapkit.diagnostics import Severity
 from tapkit.runtime.compiler import CompiledProgram, CompileError, Limits, compile_program
+from tapkit.runtime.context import Context
 from tapkit.runtime.engine import BuiltinEngine, EventSource, ProbeUnservable, RunOptions
 from tapkit.runtime.session import PASS5_FAILED, Session
 
@@ -59,6 +60,7 @@ def _err(request: RunRequest) -> TextIO:
 
 def prepare(request: RunRequest) -> Prepared:
     """Passes 1-4: the compiled program, or the exit status after printing why there is none."""
+    from tapkit.runtime.livecheck import uretprobes_available
     from tapkit.semantic.analysis import ScriptFile, analyze
     from tapkit.semantic.check import CheckOptions, library_for, source_lines, target_for
     from tapkit.semantic.options import AnalysisOptions, debuginfo_overrides
@@ -75,7 +77,8 @@ def prepare(request: RunRequest) -> Prepared:
     text = request.text if request.text is not None else read_source(path)
     parsed = parse(text, path, target, library.macros, args=list(request.args))
     options = AnalysisOptions(target, tuple(request.include_dirs), debuginfo_overrides(tuple(request.debuginfo)))
-    analysis = analyze([ScriptFile(path, text, parsed)], library, options)
+    with uretprobes_available():  # tapkit's live engine places process .return probes on this host
+        analysis = analyze([ScriptFile(path, text, parsed)], library, options)
     lines: dict[str, list[str] | None] = {path: text.split("\n")}
     for d in analysis.diagnostics:
         if d.severity is Severity.WARNING and not request.warnings:
@@ -130,8 +133,11 @@ def global_overrides(program: CompiledProgram, values: Mapping[str, str]) -> dic
 
 
 def run_program(program: CompiledProgram, request: RunRequest, sources: Sequence[EventSource] = (),
-                binder: object = None) -> int:
+                binder: object = None, context: Context | None = None) -> int:
     """Pass 5 with the builtin engine."""
+    from tapkit.runtime.livebind import LiveBindError
+    from tapkit.runtime.livesource import LiveSetupError
+
     err = _err(request)
     try:
         overrides = global_overrides(program, request.globals)
@@ -140,7 +146,7 @@ def run_program(program: CompiledProgram, request: RunRequest, sources: Sequence
         return 1
     limits = program.limits
     session = Session(request.out, err, maxerrors=limits.maxerrors, maxskipped=limits.maxskipped,
-                      maxaction=limits.probe_actions)
+                      maxaction=limits.probe_actions, context=context)
     options = RunOptions(command=request.command, target_pid=request.target_pid, overrides=overrides,
                          binder=binder, sources=sources, handle_signals=request.handle_signals)  # type: ignore[arg-type]
     engine = BuiltinEngine(program, session, options)
@@ -151,6 +157,12 @@ def run_program(program: CompiledProgram, request: RunRequest, sources: Sequence
         return 1
     except FileNotFoundError as exc:
         err.write(f"tapkit run: -c: {exc.strerror}: {exc.filename}\n")
+        return 1
+    except LiveBindError as exc:
+        err.write(f"semantic error: {exc}\n{PASS2_FAILED}\n")
+        return 1
+    except LiveSetupError as exc:
+        err.write(f"tapkit run: {exc}\n")
         return 1
     if status:
         err.write(PASS5_FAILED + "\n")
@@ -178,7 +190,7 @@ def run_script(request: RunRequest) -> int:
     if request.last_pass == 4:
         return 0
     sources: list[EventSource] = []
-    binder = None
+    binder: object = None
     if request.replay is not None:
         from tapkit.runtime.replay import ReplayError, load_replay
 
@@ -189,4 +201,16 @@ def run_script(request: RunRequest) -> int:
             return 1
         sources.append(replay)
         binder = replay.binder
-    return run_program(program, request, sources, binder)
+    context: Context | None = None
+    if request.replay is None:
+        from tapkit.runtime.livesource import LiveSetupError, LiveSource
+
+        try:
+            live = LiveSource.for_program(program)
+        except LiveSetupError as exc:
+            _err(request).write(f"tapkit run: {exc}\n")
+            return 1
+        if live is not None:
+            sources.append(live)
+            binder, context = live.binder, live.context
+    return run_program(program, request, sources, binder, context)

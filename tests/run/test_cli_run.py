@@ -123,12 +123,12 @@ def test_dash_g_needs_a_number_for_a_long(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "'n' is a long, and 'abc' is not a number" in proc.stderr
 
 
-def test_user_space_probe_without_a_source_is_refused_with_reasons(tmp_path: Path) -> None:
+def test_user_space_probe_without_a_process_is_refused_with_reasons(tmp_path: Path) -> None:
     binary = compile_c(ROOT / "tests" / "run" / "replay" / "shapes.c", fixture_cache() / "run" / "shapes", "-O0")
     s = script(tmp_path, f'probe process("{binary}").function("area") {{ println($scale) }}\n')
     proc = tapkit_run("--engine", "builtin", str(s))
     assert proc.returncode == 1
-    assert "user-space probes are served by the live engine" in proc.stderr
+    assert "process probes need a process to trace: give -c CMD" in proc.stderr
     assert "--replay FIXTURE.yaml" in proc.stderr
 
 

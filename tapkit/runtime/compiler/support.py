@@ -342,3 +342,31 @@ def sized(array: Any, maxsize: int) -> Any:
     """An array whose capacity is -D MAXMAPENTRIES (its overflow message still names MAXMAPENTRIES)."""
     array.maxsize = maxsize
     return array
+
+
+def bind_optional(binder: Any, site: int, name: str) -> Any:
+    """A target variable for $$parms & co: None when the probe cannot see it (printed as `name=?`)."""
+    try:
+        return binder.variable(site, name)
+    except Exception:  # any binder's "not here": stap prints ? for it
+        return None
+
+
+def pretty_vars(ctx: Context, entries: tuple[tuple[str, Any, str], ...]) -> str:
+    """stap's $$parms/$$locals/$$vars/$$return text: name=0x… each, space-separated."""
+    out = []
+    for name, access, kind in entries:
+        if access is None or kind == "float":
+            out.append(f"{name}=?")
+        elif kind == "struct":
+            out.append(f"{name}={{...}}")
+        elif kind == "array":
+            out.append(f"{name}=[...]")
+        else:
+            try:
+                value = access.read(ctx)
+            except StapError:
+                out.append(f"{name}=?")
+                continue
+            out.append(f"{name}=0x{value & 0xFFFFFFFFFFFFFFFF:x}")
+    return cstr(" ".join(out))

@@ -214,9 +214,44 @@ class TargetCompiler:
                 last_member = None
         return place, info, user, last_member
 
+    def pretty(self, c: ExprCompiler, e: ir.Target) -> str:
+        """`$$parms`, `$$locals`, `$$vars`, `$$return`: "name=0x…" for each, as stap's translator expands them
+        (aggregates as {...} and [...], a variable the probe cannot see as ?)."""
+        from tapkit.debuginfo import Array, Base, Struct
+
+        which = e.name[2:]
+        probe, site = self.probe, self.site
+        if e.components or e.addressof or which.endswith("$") or which not in ("parms", "locals", "vars", "return"):
+            raise CompileError(f"pretty-printing {e.name} is not supported by the builtin engine "
+                               "(the plain $$parms, $$locals, $$vars and $$return are)", e.span)
+        if probe is None or site is None or probe.context.function is None or probe.context.debuginfo is None:
+            raise CompileError(f"{e.name} needs a DWARF probe", e.span)
+        fn, info = probe.context.function, probe.context.debuginfo
+        names: list[tuple[str, int]] = []
+        if which in ("parms", "vars"):
+            names += [(v.name, v.type) for v in fn.params if v.name]
+        if which in ("locals", "vars"):
+            names += [(v.name, v.type) for v in fn.locals if v.name and v.block == 0 and not v.artificial]
+        if which == "return" and probe.context.is_return and fn.return_type is not None:
+            names.append(("return", fn.return_type))
+        parts = []
+        for name, tid in names:
+            t = info.strip(tid)
+            kind = "struct" if isinstance(t, Struct) else "array" if isinstance(t, Array) else \
+                "float" if isinstance(t, Base) and t.encoding in ("float", "complex") else "int"
+            key = (site, "?" + name)
+            access = self.variables.get(key)
+            if access is None:
+                access = self.variables[key] = self.unit.consts.names.fresh(f"TVP_{name}")
+                self.unit.bindings.append(f"{access} = _bind_optional(_targets, {site}, {name!r})")
+            parts.append(f"({name!r}, {access}, {kind!r})")
+        return f"_pretty_vars(ctx, ({''.join(p + ', ' for p in parts)}))"
+
     def read(self, c: ExprCompiler, e: ir.Target) -> str:
         from tapkit.debuginfo import Array, Base, Enum, Pointer, Struct
 
+        if e.kind == "var" and e.name.startswith("$$"):
+            return self.pretty(c, e)
         place, info, user, member = self._walk(c, e)
         if e.addressof:
             if not place.in_memory:

@@ -148,6 +148,7 @@ class LiveEngine:
         self.hooks = _EventHooks()
         self.tracer = Tracer(self, out_of_line=out_of_line)
         self._stop = False
+        self._held: int | None = None
         self.hits = 0
 
     # ---- registering ----
@@ -243,22 +244,42 @@ class LiveEngine:
 
         return callback
 
+    def hold(self, command: Sequence[str], env: dict[str, str] | None = None) -> int:
+        """Fork the -c command now, stopped before its exec, so target() is its pid before run(command)
+        starts it (stap runs begin probes first the same way). release_held() if run never comes."""
+        self._held = Tracer.fork_held(command, env)
+        self.context.target = self._held
+        return self._held
+
+    def release_held(self) -> None:
+        """The session ended before run: the held command never starts."""
+        if self._held is not None:
+            import contextlib
+
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(self._held, signal.SIGKILL)
+                os.waitpid(self._held, 0)
+            self._held = None
+
     def run(self, command: Sequence[str] | None = None, pid: int | None = None, *,
-            should_stop: Callable[[], bool] | None = None, env: dict[str, str] | None = None) -> RunResult:
+            should_stop: Callable[[], bool] | None = None, env: dict[str, str] | None = None,
+            idle: Callable[[], float | None] | None = None, wake_fd: int | None = None) -> RunResult:
         """Start command (stap -c) or attach to pid (stap -x); serve probes until the target exits,
-        stop()/should_stop(), or SIGINT/SIGTERM. The tracee is left running, unmodified, either way."""
+        stop()/should_stop(), or SIGINT/SIGTERM. The tracee is left running, unmodified, either way.
+        idle/wake_fd: run other work (timers) while no hit is pending (Tracer.run)."""
         if (command is None) == (pid is None):
             raise TracerError("give either a command or a pid")
         tracer = self.tracer
         old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             if command is not None:
-                target = tracer.spawn(command, env)
+                held, self._held = self._held, None
+                target = tracer.spawn(command, env, held)
             else:
                 assert pid is not None
                 target = tracer.attach(pid)
             self.context.target = target.pid
-            status = tracer.run(lambda: self._stop or (should_stop is not None and should_stop()))
+            status = tracer.run(lambda: self._stop or (should_stop is not None and should_stop()), idle, wake_fd)
         except BaseException:
             tracer.detach_all()
             raise

@@ -40,6 +40,7 @@ MMAP, PROT_RX, MAP_PRIVATE_ANON_FIXED_NOREPLACE = 9, 5, 0x22 | 0x100000
 
 
 Action = Callable[[Thread, Breakpoint], None]
+Idle = Callable[[], float | None]
 
 __all__ = ["Listener", "Process", "ReturnFrame", "Thread", "Tracer", "TracerError"]
 
@@ -60,23 +61,10 @@ class Tracer:
 
     # ---- starting ----
 
-    def spawn(self, argv: Sequence[str], env: dict[str, str] | None = None) -> Process:
-        """Start argv stopped, attach, and run it to the point just after its exec."""
-        if not argv:
-            raise TracerError("no command to run")
-        pid = os.fork()
-        if pid == 0:  # the child: wait for the tracer, then become the command
-            try:
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                for default in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM):
-                    signal.signal(default, signal.SIG_DFL)
-                os.kill(os.getpid(), signal.SIGSTOP)
-                if env is None:
-                    os.execvp(argv[0], list(argv))
-                os.execvpe(argv[0], list(argv), env)
-            except BaseException:
-                os.write(2, f"tapkit: cannot run {argv[0]!r}\n".encode())
-            os._exit(127)
+    def spawn(self, argv: Sequence[str], env: dict[str, str] | None = None, held: int | None = None) -> Process:
+        """Start argv stopped, attach, and run it to the point just after its exec. held: a child
+        fork_held made (stopped before its exec), so that its pid could be known earlier."""
+        pid = held if held is not None else self.fork_held(argv, env)
         _, status = os.waitpid(pid, os.WUNTRACED)
         if not os.WIFSTOPPED(status):
             raise TracerError(f"the command {argv[0]!r} ended before it could be traced")
@@ -98,6 +86,26 @@ class Tracer:
         self.listener.process_started(proc, thread)
         self._resume(thread)
         return proc
+
+    @staticmethod
+    def fork_held(argv: Sequence[str], env: dict[str, str] | None = None) -> int:
+        """Fork the child that will exec argv; it stops itself first (spawn then attaches and lets it go)."""
+        if not argv:
+            raise TracerError("no command to run")
+        pid = os.fork()
+        if pid == 0:  # the child: wait for the tracer, then become the command
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                for default in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+                    signal.signal(default, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGSTOP)
+                if env is None:
+                    os.execvp(argv[0], list(argv))
+                os.execvpe(argv[0], list(argv), env)
+            except BaseException:
+                os.write(2, f"tapkit: cannot run {argv[0]!r}\n".encode())
+            os._exit(127)
+        return pid
 
     def attach(self, pid: int) -> Process:
         """Attach to every thread of a running process (PTRACE_SEIZE) and stop them while probes go in."""
@@ -190,16 +198,31 @@ class Tracer:
 
     # ---- the event loop ----
 
-    def run(self, should_stop: Callable[[], bool] = lambda: False) -> int | None:
+    def run(self, should_stop: Callable[[], bool] = lambda: False, idle: Idle | None = None,
+            wake_fd: int | None = None) -> int | None:
         """Service events until the target is gone, should_stop() is true, or SIGINT/SIGTERM; then
-        detach from everything. Returns the target's wait status (None if it was still running)."""
+        detach from everything. Returns the target's wait status (None if it was still running).
+
+        idle: called whenever no tracee event is pending (timer probes run there); it returns the
+        seconds until it wants to be called again (None: only when an event comes). wake_fd: the read
+        end of the pipe signal.set_wakeup_fd already writes to, if the caller installed one."""
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        waiter = (_IdleWaiter(idle, lambda: bool(self._interrupted) or should_stop(), wake_fd)
+                  if idle is not None else None)
         try:
             threads, processes, target = self.threads, self.processes, self.target
             while target is not None and target.pid in processes:
                 if self._interrupted or should_stop():
                     break
-                tid, status = self.queue.popleft() if self.queue else os.waitpid(-1, ptrace.WALL)
+                if self.queue:
+                    tid, status = self.queue.popleft()
+                elif waiter is None:
+                    tid, status = os.waitpid(-1, ptrace.WALL)
+                else:
+                    event = waiter.wait()
+                    if event is None:
+                        continue
+                    tid, status = event
                 thread = threads.get(tid)
                 try:
                     if status == TRAP_STOP and thread is not None and thread.started:  # the hot path
@@ -215,6 +238,8 @@ class Tracer:
             try:
                 self.detach_all()
             finally:
+                if waiter is not None:
+                    waiter.close()
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
         return self.target_status
@@ -541,3 +566,64 @@ class Tracer:
         from tapkit.runtime.live.detach import detach_all
 
         return detach_all(self)
+
+
+class _IdleWaiter:
+    """waitpid for tracee events that lets `idle` run while none is pending: SIGCHLD (sent to the tracer
+    at every tracee stop) wakes a select through Python's wakeup fd, which also carries SIGINT/SIGTERM."""
+
+    def __init__(self, idle: Idle, stopping: Callable[[], bool], wake_fd: int | None) -> None:
+        self.idle, self.stopping = idle, stopping
+        self.own_pipe = False
+        self.old_handler = signal.signal(signal.SIGCHLD, _no_op)
+        self.read_fd: int | None = wake_fd
+        self.write_fd = -1
+        if wake_fd is None:
+            try:
+                r, w = os.pipe()
+                os.set_blocking(r, False)
+                os.set_blocking(w, False)
+                signal.set_wakeup_fd(w)
+            except ValueError:  # not the main thread: poll
+                os.close(r)
+                os.close(w)
+            else:
+                self.read_fd, self.write_fd, self.own_pipe = r, w, True
+
+    def wait(self) -> tuple[int, int] | None:
+        """The next event, or None when idle ran (or a stop is wanted) and nothing came."""
+        self._drain()
+        tid, status = os.waitpid(-1, ptrace.WALL | os.WNOHANG)
+        if tid:
+            return tid, status
+        timeout = self.idle()
+        if self.stopping():
+            return None
+        if self.read_fd is None:  # no pipe to wait on: poll
+            import time
+
+            time.sleep(min(timeout, 0.001) if timeout is not None else 0.001)
+            return None
+        import select
+
+        with contextlib.suppress(InterruptedError):
+            select.select([self.read_fd], [], [], timeout)
+        return None
+
+    def _drain(self) -> None:
+        if self.read_fd is not None:
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                while os.read(self.read_fd, 512):
+                    pass
+
+    def close(self) -> None:
+        signal.signal(signal.SIGCHLD, self.old_handler)
+        if self.own_pipe:
+            signal.set_wakeup_fd(-1)
+            assert self.read_fd is not None
+            os.close(self.read_fd)
+            os.close(self.write_fd)
+
+
+def _no_op(signum: int, frame: object) -> None:
+    pass

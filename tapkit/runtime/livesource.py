@@ -1,0 +1,329 @@
+"""Live user-space probes under `tapkit run`: process(...) sites placed with tapkit.runtime.live.
+
+    source = LiveSource.for_program(program, command=["./prog"], target_pid=None)   # None: no live sites
+    session = Session(out, err, context=source.context)   # hits, begin/end and timers share one context
+    RunOptions(sources=[source], binder=source.binder, command=...)   # the builtin engine drives it
+
+Sites served: `process("PATH").function("F")[.call|.return|.inline]`, `.statement("F@FILE:LINE")`,
+`process("PATH").library("LIB").function(...)`, `.provider("P").mark("M")`, the ELF-symbol
+fallback for files without DWARF, and `process[("PATH")].begin/.end`, `.thread.begin/.end`.
+The builtin engine hands the run to `drive`: the tracer runs the -c command (held stopped before
+its exec while begin probes run, so target() is its pid) or attaches to -x PID, and timer probes
+fire while no hit is pending. The session ends at exit(), the command's exit, or SIGINT/SIGTERM;
+the tracee is always left running and intact (tapkit.runtime.live).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tapkit.runtime.compiler import CompiledProgram, ProbeSite
+from tapkit.runtime.context import Task
+from tapkit.runtime.livebind import LiveBinder, LiveBindError, SitePlan
+from tapkit.runtime.memory import NoMemory
+
+if TYPE_CHECKING:
+    from tapkit.runtime.engine import BuiltinEngine, EventSource
+    from tapkit.runtime.live import LiveContext, LiveEngine
+
+_QUOTED = re.compile(r'(\w+)\("((?:[^"\\]|\\.)*)"\)')
+
+
+class LiveSetupError(Exception):
+    """A live probe that cannot be placed, or a run that cannot start (the message says why)."""
+
+
+def is_live_site(site: ProbeSite) -> bool:
+    point = site.point
+    if site.family == "dwarf":
+        return site.module.startswith("process")
+    if site.family in ("sdt", "utrace"):
+        return point.startswith("process")
+    return False
+
+
+def resolve_path(path: str) -> str:
+    """A process("…") path as stap finds it: with a slash relative to the cwd, else on $PATH."""
+    found = shutil.which(path) if "/" not in path else (path if os.path.isfile(path) else None)
+    if found is None:
+        raise LiveSetupError(f"cannot find executable '{path}'")
+    return os.path.realpath(found)
+
+
+@dataclass(eq=False)
+class _Site:
+    site: ProbeSite
+    plan: SitePlan
+    path: str | None  # the ELF file the probe is in (None: process.begin of any process)
+    process: str | None  # process("EXE").library("LIB"): only in processes running EXE
+    name: str = ""  # ELF symbol (kind "symbol"), SDT provider:name (kind "mark"), event name (kind "event")
+
+
+def _args(site: ProbeSite) -> dict[str, Any]:
+    probe = site.probe
+    if probe is None:
+        return {}
+    return {c.functor: (c.arg.value if c.arg is not None else None) for c in probe.point.comps}
+
+
+class LiveSource:
+    """The event source of live process probes (see the module docstring)."""
+
+    drives = True  # the builtin engine hands its loop to drive()
+
+    def __init__(self, program: CompiledProgram, sites: list[_Site], engine: LiveEngine) -> None:
+        self.program = program
+        self.sites = sites
+        self.live = engine
+        self.binder = LiveBinder({s.site.index: s.plan for s in sites}, self._symbol_address)
+        self.failure: str | None = None
+
+    @property
+    def context(self) -> LiveContext:
+        return self.live.context
+
+    # ---- planning (before the program is instantiated: the binder resolves against the plans) ----
+
+    @classmethod
+    def for_program(cls, program: CompiledProgram) -> LiveSource | None:
+        from tapkit.runtime.live import LiveEngine
+
+        live_sites = [s for s in program.sites if is_live_site(s)]
+        if not live_sites:
+            return None
+        engine = LiveEngine()
+        engine.context.task = Task.current()
+        return cls(program, [_plan(s) for s in live_sites], engine)
+
+    def serves(self, site: ProbeSite) -> bool:
+        return is_live_site(site)
+
+    def _symbol_address(self, module: str, name: str) -> int:
+        """@var("name", "process(\"PATH\")"): a global's address, known before the run only in a
+        non-PIE executable (a PIE's load address is chosen at exec)."""
+        from tapkit.runtime.live.elfimage import ElfImage
+
+        m = _QUOTED.search(module)
+        path = resolve_path(m.group(2)) if m else None
+        if path is None:
+            raise LiveBindError(f"@var(\"{name}\", \"{module}\"): name the executable as process(\"PATH\")")
+        image = ElfImage.load(path)
+        if image.pie:
+            raise LiveBindError(f"@var(\"{name}\") in {path}: a PIE executable's globals move at each run; "
+                                "tapkit places @var only in non-PIE executables (gcc -no-pie)")
+        sym = image.by_name.get(name)
+        if sym is None:
+            raise LiveBindError(f"unable to find global '{name}' in {path}")
+        return int(sym.address)
+
+    # ---- EventSource ----
+
+    def start(self, engine: BuiltinEngine) -> None:
+        self._register(engine)
+
+    def next_due(self) -> int | None:
+        return None
+
+    def fire(self, engine: BuiltinEngine) -> None:
+        pass
+
+    # ---- placing probes ----
+
+    def _register(self, engine: BuiltinEngine) -> None:
+        live = self.live
+        for s in self.sites:
+            callback = self._callback(engine, s)
+            plan = s.plan
+            if plan.kind == "event":
+                exe = s.path
+                hook = {"begin": live.on_process_begin, "end": live.on_process_end,
+                        "thread.begin": live.on_thread_begin, "thread.end": live.on_thread_end}[s.name]
+                hook(callback, process=exe)
+                continue
+            assert s.path is not None
+            if plan.kind == "mark":
+                provider, _, name = s.name.partition(":")
+                live.add_mark(s.path, provider or None, name or None, callback, process=s.process)
+                continue
+            if plan.kind == "symbol":
+                live.add_function(s.path, s.name, callback, process=s.process,
+                                  kind="return" if s.site.is_return else "entry", name=s.site.point)
+                continue
+            fn = plan.function
+            assert fn is not None
+            if plan.kind == "entry":
+                live.add_function(s.path, fn, callback, process=s.process, name=s.site.point)
+            elif plan.kind == "return":
+                live.add_function(s.path, fn, callback, kind="return", process=s.process, name=s.site.point,
+                                  on_entry=plan.save_entry if plan.entry_reads else None)
+            elif plan.kind == "inline":
+                for pc in plan.inline_variables:
+                    live.add_address(s.path, pc, callback, process=s.process, function=fn, name=s.site.point)
+            else:
+                entry_values = fn.entry_address is not None
+                for pc in plan.addresses:
+                    live.add_address(s.path, pc, callback, process=s.process, function=fn, name=s.site.point,
+                                     entry_values=entry_values)
+
+    def _callback(self, engine: BuiltinEngine, s: _Site) -> Any:
+        handler = engine.handlers[s.site.index]
+        return self.live.session_callback(engine.session, handler, s.site.point, s.site.name)
+
+    # ---- running ----
+
+    def hold(self, command: Sequence[str]) -> int:
+        from tapkit.runtime.live import TracerError
+
+        if not command or (shutil.which(command[0]) is None and not os.path.exists(command[0])):
+            raise FileNotFoundError(2, "No such file or directory", command[0] if command else "")
+        try:
+            return self.live.hold(command)
+        except TracerError as exc:
+            raise LiveSetupError(str(exc)) from None
+
+    def release(self) -> None:
+        self.live.release_held()
+
+    def drive(self, engine: BuiltinEngine, others: Sequence[EventSource]) -> bool:
+        """Run the traced command (or the attached process) with timers serviced between hits.
+        True when the run ended for good (exit, the command's end, a signal, an error)."""
+        from tapkit.runtime.live import TracerError
+
+        session, opts, live = engine.session, engine.options, self.live
+
+        def idle() -> float | None:
+            import time
+
+            neutral(self.context)
+            now = time.monotonic_ns()
+            for src in others:
+                due = src.next_due()
+                if due is not None and due <= now:
+                    src.fire(engine)
+            session.flush()
+            upcoming = [d for d in (src.next_due() for src in others) if d is not None]
+            if not upcoming:
+                session.sync()
+                return None
+            wait = max(0.0, (min(upcoming) - time.monotonic_ns()) / 1e9)
+            if wait > 0.05:
+                session.sync()
+            return wait
+
+        wake = engine._wake_r if engine._wake_r >= 0 else None
+        try:
+            if opts.command is not None:
+                result = live.run(list(opts.command), should_stop=lambda: session.exit_requested, idle=idle,
+                                  wake_fd=wake)
+            elif opts.target_pid is not None:
+                result = live.run(pid=opts.target_pid, should_stop=lambda: session.exit_requested, idle=idle,
+                                  wake_fd=wake)
+            else:
+                raise LiveSetupError("process probes need a process to trace: give -c CMD (tapkit starts it) or "
+                                     "-x PID (tapkit attaches to it), or --replay FIXTURE.yaml to replay recorded "
+                                     "hits")
+        except TracerError as exc:
+            self.failure = str(exc)
+            session.exit()
+            return True
+        finally:
+            neutral(self.context)
+        if result.interrupted_by:
+            engine.interrupted = result.interrupted_by
+            session.exit()
+            return True
+        if opts.command is not None or session.exit_requested:
+            session.exit()
+            return True
+        return False  # -x: the process is gone; timers (if any) go on, as in stap
+
+
+def neutral(ctx: LiveContext) -> None:
+    """Between hits (begin, end, timers): no thread, no registers, tapkit itself as the task."""
+    ctx.task = Task.current()
+    ctx.memory = NoMemory()
+    ctx.thread = ctx.process = ctx.module = ctx.live_probe = ctx.return_frame = ctx.entry_regs = None
+    ctx.entry = None
+    ctx.probefunc = ""
+
+
+def _plan(site: ProbeSite) -> _Site:
+    args = _args(site)
+    probe = site.probe
+    assert probe is not None
+    ctx = probe.context
+    raw = args.get("process")
+    exe = resolve_path(raw) if isinstance(raw, str) else None
+    if isinstance(raw, int):
+        raise LiveSetupError(f"probe {site.point}: process(PID) probes are not supported; use "
+                             f"process(\"PATH\") with -x {raw}")
+    lib = args.get("library")
+    path = resolve_path(lib) if isinstance(lib, str) else exe
+    process = exe if isinstance(lib, str) else None
+    if site.family == "utrace":
+        event = "thread." if "thread" in args else ""
+        event += "begin" if "begin" in args else "end" if "end" in args else ""
+        if event not in ("begin", "end", "thread.begin", "thread.end"):
+            raise LiveSetupError(f"probe {site.point}: only process .begin/.end and .thread.begin/.end are served "
+                                 "live (syscall and insn probes need the kernel's utrace)")
+        return _Site(site, SitePlan("event"), exe, None, event)
+    if site.family == "sdt":
+        m = dict(_QUOTED.findall(site.point))
+        return _Site(site, SitePlan("mark"), path, process, f"{m.get('provider', '')}:{m.get('mark', '')}")
+    fn, info = ctx.function, ctx.debuginfo
+    if fn is None or info is None:  # a file without DWARF: its ELF symbols
+        m = dict(_QUOTED.findall(site.point))
+        name = m.get("function") or m.get("statement") or ""
+        return _Site(site, SitePlan("symbol"), path, process, name)
+    assert path is not None
+    if ctx.statement:
+        return _Site(site, _statement_plan(site, args, path, info, fn), path, process)
+    if "inline" in args:
+        plan = SitePlan("inline", info, fn, inline_variables={s.entry: s.variables for s in fn.inline_sites})
+        plan.bias_of = _bias
+        return _Site(site, plan, path, process)
+    if fn.entry_address is None:
+        if site.is_return or "call" in args:
+            raise LiveSetupError(f"probe {site.point}: {fn.name} is inlined everywhere in {path}: no call to "
+                                 "probe (use .inline)")
+        plan = SitePlan("inline", info, fn, inline_variables={s.entry: s.variables for s in fn.inline_sites})
+        plan.bias_of = _bias
+        return _Site(site, plan, path, process)
+    return _Site(site, SitePlan("return" if site.is_return else "entry", info, fn), path, process)
+
+
+def _statement_plan(site: ProbeSite, args: dict[str, Any], path: str, info: Any, fn: Any) -> SitePlan:
+    from tapkit.runtime.live.lines import statement_addresses
+
+    text = args.get("statement")
+    addresses: list[int] = []
+    if isinstance(text, int):
+        addresses = [text]
+    elif isinstance(text, str) and "@" in text and ":" in text:
+        where = text.split("@", 1)[1]
+        file, _, line = where.rpartition(":")
+        if not line.isdigit():
+            raise LiveSetupError(f"probe {site.point}: a live .statement takes one line (FUNC@FILE:LINE)")
+        ranges = tuple(fn.ranges) or ((fn.low_pc or 0, fn.high_pc or 0),)
+        addresses = statement_addresses(path, file, int(line), ranges)
+        if not addresses:
+            raise LiveSetupError(f"probe {site.point}: no code for line {line} of {file} in {fn.name}")
+    elif fn.entry_address is not None:
+        addresses = [fn.entry_address]
+    if not addresses:
+        raise LiveSetupError(f"probe {site.point}: no address to place it at")
+    plan = SitePlan("address", info, fn, addresses=tuple(addresses))
+    plan.bias_of = _bias
+    return plan
+
+
+def _bias(ctx: LiveContext) -> int:
+    return ctx.module.bias if ctx.module is not None else 0
+
+
+__all__ = ["LiveSetupError", "LiveSource", "is_live_site", "neutral", "resolve_path"]
