@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
 
+from tapkit.values import Value, field
 
-@dataclass(frozen=True, slots=True)
-class Span:
+
+class Span(Value):
     """A range of source text. Lines and columns are 1-based, as stap prints them; end is exclusive."""
 
     file: str
@@ -40,8 +40,7 @@ class Severity(Enum):
     HINT = "hint"
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(Value):
     """A suggested edit: replace the text at span with new_text."""
 
     title: str
@@ -49,14 +48,12 @@ class Fix:
     new_text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Related:
+class Related(Value):
     message: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+class Diagnostic(Value):
     """What a pass found wrong.
 
     kind is stap's word for the pass ("parse", "semantic", "runtime"), used in the

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+
+from tapkit.values import Value, field
 
 STAP_VERSION = "4.8"  # the SystemTap whose language and verdicts tapkit mirrors
 
@@ -25,8 +26,7 @@ def normalize_arch(machine: str) -> str:
     return _ARCH_ALIASES.get(machine, machine)
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Value, slots=False):
     release: str = field(default_factory=host_release)
     arch: str = field(default_factory=lambda: normalize_arch(platform.machine()))
     runtime: str = "kernel"

@@ -14,14 +14,13 @@ import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from tapkit.debuginfo import formats as F
 from tapkit.debuginfo.model import DebuginfoError
+from tapkit.values import Value
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
+class Section(Value):
     index: int
     name: str
     type: int
@@ -58,8 +57,7 @@ class Relocations:
 Relocations.EMPTY = Relocations(array("Q"), array("q"))
 
 
-@dataclass(frozen=True, slots=True)
-class Blob:
+class Blob(Value):
     """Section bytes plus the relocations the loader would apply (none when the file is linked)."""
 
     data: bytes

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +35,14 @@ from tapkit.debuginfo.model import (
     Variable,
     Void,
 )
+from tapkit.values import Value
 
 _KIND_ORDER = {"struct": 0, "union": 1, "typedef": 2, "enum": 3, "base": 4}
 _TAGGED = re.compile(r"^\s*(struct|union|enum)\s+(\S.*?)\s*$")
 _PATH_TOKEN = re.compile(r"\s*(?:(->|\.)\s*([A-Za-z_]\w*)|\[\s*(-?\d+)\s*\])")
 
 
-@dataclass(frozen=True, slots=True)
-class TypeName:
+class TypeName(Value):
     """A name @cast and ptype accept, for completion: kind is struct, union, enum, typedef or base."""
 
     kind: str
@@ -55,8 +54,7 @@ class TypeName:
         return f"{self.kind} {self.name}" if self.kind in ("struct", "union", "enum") else self.name
 
 
-@dataclass(frozen=True, slots=True)
-class MemberInfo:
+class MemberInfo(Value):
     """A member as a user reaches it: anonymous struct/union members are lifted into their parent.
 
     offset is in bytes from the start of the outer type; via lists the anonymous members crossed.
@@ -73,8 +71,7 @@ class MemberInfo:
     via: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class AccessStep:
+class AccessStep(Value):
     """One step of a member/index chain: "member", "index" or "deref" (following a pointer)."""
 
     kind: str
@@ -85,8 +82,7 @@ class AccessStep:
     bit_size: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Access:
+class Access(Value):
     """The result of walking `->a->b[3]` from a type: final type and the steps that reach it."""
 
     type: TypeId

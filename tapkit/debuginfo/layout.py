@@ -8,20 +8,19 @@ place, as pahole does; named struct members are not.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from typing import Any
 
 from tapkit.debuginfo.cnames import columns
 from tapkit.debuginfo.index import Debuginfo
 from tapkit.debuginfo.model import Array, Qualified, Struct, TypeId
+from tapkit.values import Value, field
 
 CACHELINE = 64
 _COMMENT_COLUMN = 57  # pahole's offset comments start at this visual column (tabs of 8, 0-based)
 _TYPE_WIDTH = 26
 
 
-@dataclass(frozen=True, slots=True)
-class FieldLayout:
+class FieldLayout(Value):
     """One member. offset is the byte offset from the outermost struct (for bitfields: of the storage unit).
 
     Holes and notes describe the gap after this member, as pahole prints them.
@@ -59,8 +58,7 @@ class FieldLayout:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class StructLayout:
+class StructLayout(Value):
     kind: str
     name: str | None
     size: int

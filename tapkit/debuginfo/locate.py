@@ -14,19 +14,18 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from tapkit.cache import cache_dir, content_hash
 from tapkit.debuginfo.elf import ElfFile
 from tapkit.debuginfo.files import DEBUG_ROOTS, HOST_BTF
 from tapkit.debuginfo.model import DebuginfoError
+from tapkit.values import Value, field
 
 _MODULE = re.compile(r'^\s*(module|process)\s*\(\s*"?([^")]*)"?\s*\)\s*$')
 _COMPRESSED = (".ko.xz", ".ko.gz", ".ko.zst")
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleSpec:
+class ModuleSpec(Value):
     """What a spec names: kind is "kernel", "module", "process" or "path"."""
 
     kind: str
@@ -34,8 +33,7 @@ class ModuleSpec:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class DebuginfoSource:
+class DebuginfoSource(Value):
     """Where the types of a spec come from: path is the file to index (ELF with DWARF or BTF)."""
 
     spec: ModuleSpec

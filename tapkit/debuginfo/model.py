@@ -7,8 +7,9 @@ Debuginfo that produced a value to resolve an id. Values are frozen and slotted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
+
+from tapkit.values import Value
 
 TypeId = int
 VOID: TypeId = 0
@@ -35,8 +36,7 @@ class UnknownName(DebuginfoError):
         self.suggestions = suggestions
 
 
-@dataclass(frozen=True, slots=True)
-class Decl:
+class Decl(Value):
     """Where the C source declares something; line and column are 1-based, 0 when unknown."""
 
     file: str
@@ -47,15 +47,13 @@ class Decl:
         return f"{self.file}:{self.line}"
 
 
-@dataclass(frozen=True, slots=True)
-class Void:
+class Void(Value):
     id: TypeId = VOID
     kind: Literal["void"] = "void"
     name: str = "void"
 
 
-@dataclass(frozen=True, slots=True)
-class Base:
+class Base(Value):
     """An integer, character, boolean or floating type; encoding is "signed", "unsigned", "float", ..."""
 
     id: TypeId
@@ -65,16 +63,14 @@ class Base:
     kind: Literal["base"] = "base"
 
 
-@dataclass(frozen=True, slots=True)
-class Pointer:
+class Pointer(Value):
     id: TypeId
     target: TypeId
     size: int
     kind: Literal["pointer"] = "pointer"
 
 
-@dataclass(frozen=True, slots=True)
-class Qualified:
+class Qualified(Value):
     """const, volatile, restrict or _Atomic applied to target."""
 
     id: TypeId
@@ -83,8 +79,7 @@ class Qualified:
     kind: Literal["qualified"] = "qualified"
 
 
-@dataclass(frozen=True, slots=True)
-class Typedef:
+class Typedef(Value):
     id: TypeId
     name: str
     target: TypeId
@@ -92,8 +87,7 @@ class Typedef:
     kind: Literal["typedef"] = "typedef"
 
 
-@dataclass(frozen=True, slots=True)
-class Array:
+class Array(Value):
     """One dimension; `int m[3][4]` is Array(3) of Array(4) of int. count None: flexible or unknown."""
 
     id: TypeId
@@ -102,8 +96,7 @@ class Array:
     kind: Literal["array"] = "array"
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
+class Member(Value):
     """A struct or union member. name None: an anonymous struct/union whose members belong to the parent.
 
     bit_offset counts from the start of the enclosing struct; bit_size is set for bitfields only.
@@ -121,8 +114,7 @@ class Member:
         return self.bit_offset // 8
 
 
-@dataclass(frozen=True, slots=True)
-class Struct:
+class Struct(Value):
     """A struct or union (kind tells which). complete is False for a forward declaration."""
 
     id: TypeId
@@ -134,14 +126,12 @@ class Struct:
     complete: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Enumerator:
+class Enumerator(Value):
     name: str
     value: int
 
 
-@dataclass(frozen=True, slots=True)
-class Enum:
+class Enum(Value):
     id: TypeId
     name: str | None
     size: int
@@ -151,14 +141,12 @@ class Enum:
     kind: Literal["enum"] = "enum"
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(Value):
     name: str | None
     type: TypeId
 
 
-@dataclass(frozen=True, slots=True)
-class FunctionType:
+class FunctionType(Value):
     """A function prototype, as the target of a function pointer or the type of a function."""
 
     id: TypeId
@@ -171,8 +159,7 @@ class FunctionType:
 Type = Void | Base | Pointer | Qualified | Typedef | Array | Struct | Enum | FunctionType
 
 
-@dataclass(frozen=True, slots=True)
-class LocationRange:
+class LocationRange(Value):
     """One entry of a location list: expr holds the value for pcs in [low, high)."""
 
     low: int
@@ -180,8 +167,7 @@ class LocationRange:
     expr: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
+class Location(Value):
     """Where a variable lives: one DWARF expression valid in its whole scope, or a location list.
 
     Both empty means the compiler dropped the value ("optimized out").
@@ -204,8 +190,7 @@ class Location:
 VariableKind = Literal["param", "local", "global"]
 
 
-@dataclass(frozen=True, slots=True)
-class Variable:
+class Variable(Value):
     """A parameter, a local or a global.
 
     block is the lexical nesting (0: the function's outermost scope); scope holds the pc ranges of the
@@ -228,8 +213,7 @@ class Variable:
         return self.const_value is not None or (self.location is not None and self.location.covers(pc))
 
 
-@dataclass(frozen=True, slots=True)
-class InlineSite:
+class InlineSite(Value):
     """One inlined copy of a function: where it starts, the pcs it covers, the call it replaces, and
     its own variables (the function's parameters and locals with this copy's locations)."""
 
@@ -242,8 +226,7 @@ class InlineSite:
 InlineState = Literal["none", "inlined", "declared_inlined", "declared_not_inlined", "not_inlined"]
 
 
-@dataclass(frozen=True, slots=True)
-class Function:
+class Function(Value):
     """A function with a body in this file, or one that exists only as inlined copies.
 
     Addresses are as the file states them: link-time for executables, load-base relative for PIE and

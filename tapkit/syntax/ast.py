@@ -9,62 +9,35 @@ preprocessor branches and macro definitions/calls on the File.
 
 from __future__ import annotations
 
-import copyreg
-from dataclasses import dataclass, fields
-from typing import Any
-
 from tapkit.diagnostics import Span
+from tapkit.values import Value
 
 
-class Node:
+class Node(Value):
     """Base of every tree value. repr shows fields without spans, then where the node starts."""
 
-    __slots__ = ()
     span: Span
 
     def __repr__(self) -> str:
         parts = []
-        for f in fields(self):  # type: ignore[arg-type]
-            if f.name == "span" or f.name.endswith("_span"):
+        for name in type(self).__value_fields__:
+            if name == "span" or name.endswith("_span"):
                 continue
-            value = getattr(self, f.name)
+            value = getattr(self, name)
             if value is None or value == () or value is False:
                 continue
-            parts.append(f"{f.name}={value!r}")
+            parts.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})@{self.span.line}:{self.span.column}"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # positional rebuild: pickles smaller and loads ~2x faster than dataclass __setstate__
-        return (type(self), tuple(getattr(self, n) for n in _field_names(type(self))))
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
-    return names
-
-
-def _reduce_span(s: Span) -> tuple[Any, ...]:
-    return (Span, (s.file, s.line, s.column, s.end_line, s.end_column))
-
-
-copyreg.pickle(Span, _reduce_span)
 
 
 # ---------------------------------------------------------------- expressions
 
-@dataclass(frozen=True, slots=True, repr=False)
 class NumberLiteral(Node):
     span: Span
     value: int
     text: str
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class StringLiteral(Node):
     """One or more adjacent string tokens, joined; value keeps stap's C escapes (`\\n` stays two chars)."""
 
@@ -72,7 +45,6 @@ class StringLiteral(Node):
     value: str
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ScriptArg(Node):
     """`$1`, `@1`, `$#`, `@#`: stap pastes the command-line argument here (raw for `$`, quoted for `@`)."""
 
@@ -82,7 +54,6 @@ class ScriptArg(Node):
     quoted: bool
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Var(Node):
     """A plain name: a local, a global, or an array used as a whole (`foreach (k in arr)`)."""
 
@@ -90,27 +61,23 @@ class Var(Node):
     name: str
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Wildcard(Node):
     """`*` in an index list or slice: `a[*, 1]`, `[*, k] in a`."""
 
     span: Span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class TargetMember(Node):
     span: Span
     name: str
     name_span: Span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class TargetIndex(Node):
     span: Span
     index: Expr
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class TargetPretty(Node):
     """A pretty-print suffix: `$` or `$$`, written `$x$`, `$x->y$$` or `expr $`."""
 
@@ -121,7 +88,6 @@ class TargetPretty(Node):
 TargetComponent = TargetMember | TargetIndex | TargetPretty
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class TargetVar(Node):
     """`$var`, `$$vars`, `$$parms`, `$$locals`, `$$return`, with `->`/`[]`/`$` components."""
 
@@ -132,7 +98,6 @@ class TargetVar(Node):
     addressof: bool = False
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class CastOp(Node):
     """`@cast(expr, "type" [, "module"])` plus components; `&@cast(...)` sets addressof."""
 
@@ -144,7 +109,6 @@ class CastOp(Node):
     addressof: bool = False
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class AtVar(Node):
     """`@var("name[@cu]" [, "module"])` plus components."""
 
@@ -155,7 +119,6 @@ class AtVar(Node):
     addressof: bool = False
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Autocast(Node):
     """Any other value followed by `->`/`[]`/`$` components (stap's autocast_op), or `&value`."""
 
@@ -165,38 +128,32 @@ class Autocast(Node):
     addressof: bool = False
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class EntryOp(Node):
     span: Span
     operand: Expr
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class DefinedOp(Node):
     span: Span
     operand: Expr
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ProbewriteOp(Node):
     span: Span
     name: str
     name_span: Span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ConstOp(Node):
     span: Span
     text: str
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class PerfOp(Node):
     span: Span
     counter: str
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class RegisterOp(Node):
     """`@kregister(n)` / `@uregister(n)`."""
 
@@ -205,7 +162,6 @@ class RegisterOp(Node):
     regno: int
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class DerefOp(Node):
     """`@kderef(size, addr)` / `@uderef(size, addr)`."""
 
@@ -215,7 +171,6 @@ class DerefOp(Node):
     address: Expr
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class StatOp(Node):
     """`@count(x)`, `@sum`, `@min`, `@max`, `@avg`, `@variance(x[, bucket])`."""
 
@@ -225,7 +180,6 @@ class StatOp(Node):
     params: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class HistOp(Node):
     """`@hist_linear(x, low, high, step)` / `@hist_log(x)`."""
 
@@ -235,14 +189,12 @@ class HistOp(Node):
     params: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ArrayIndex(Node):
     span: Span
     base: Var | HistOp
     indexes: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class FunctionCall(Node):
     span: Span
     name: str
@@ -250,7 +202,6 @@ class FunctionCall(Node):
     args: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class PrintCall(Node):
     """print/printf/printd/println and their s- forms, print_char. For printf/printd args[0] is the
     format/delimiter StringLiteral; `print(@hist_log(x))` sets hist."""
@@ -262,14 +213,12 @@ class PrintCall(Node):
     hist: HistOp | None = None
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Unary(Node):
     span: Span
     op: str
     operand: Expr
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Binary(Node):
     """Arithmetic, bitwise, shift, `.` concatenation, comparisons, `&&`, `||`."""
 
@@ -279,7 +228,6 @@ class Binary(Node):
     right: Expr
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class RegexMatch(Node):
     span: Span
     op: str  # "=~" or "!~"
@@ -287,7 +235,6 @@ class RegexMatch(Node):
     pattern: StringLiteral | ScriptArg
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Crement(Node):
     """`++x`, `x--`, …"""
 
@@ -297,7 +244,6 @@ class Crement(Node):
     prefix: bool
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Ternary(Node):
     span: Span
     cond: Expr
@@ -305,7 +251,6 @@ class Ternary(Node):
     else_: Expr
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Assignment(Node):
     """`=`, `+=`, …, `.=`, and `<<<` (adding to a statistic)."""
 
@@ -315,7 +260,6 @@ class Assignment(Node):
     value: Expr
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class InArray(Node):
     """`k in a`, `[k1, *] in a`."""
 
@@ -325,13 +269,11 @@ class InArray(Node):
     bracketed: bool
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class EmbeddedExpr(Node):
     span: Span
     code: str
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Paren(Node):
     span: Span
     expr: Expr
@@ -348,24 +290,20 @@ Literal = NumberLiteral | StringLiteral | ScriptArg
 
 # ---------------------------------------------------------------- statements
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Block(Node):
     span: Span
     statements: tuple[Statement, ...]
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class NullStatement(Node):
     span: Span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ExprStatement(Node):
     span: Span
     expr: Expr
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class IfStatement(Node):
     span: Span
     cond: Expr
@@ -373,7 +311,6 @@ class IfStatement(Node):
     else_: Statement | None = None
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ForLoop(Node):
     span: Span
     init: Expr | None
@@ -382,14 +319,12 @@ class ForLoop(Node):
     body: Statement
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class WhileLoop(Node):
     span: Span
     cond: Expr
     body: Statement
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ForeachLoop(Node):
     """`foreach ([v =] [k1, k2+] in a[slice] [@agg][+|-] [limit n]) body`.
 
@@ -409,34 +344,28 @@ class ForeachLoop(Node):
     body: Statement
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ReturnStatement(Node):
     span: Span
     value: Expr | None
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class DeleteStatement(Node):
     span: Span
     target: Expr
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class NextStatement(Node):
     span: Span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class BreakStatement(Node):
     span: Span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ContinueStatement(Node):
     span: Span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class TryStatement(Node):
     span: Span
     body: Block
@@ -452,7 +381,6 @@ Statement = (
 
 # ---------------------------------------------------------------- probe points
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Component(Node):
     """One dotted part of a probe point: `function("foo@bar.c")`, `kernel`, `sys*`."""
 
@@ -462,7 +390,6 @@ class Component(Node):
     arg: Literal | None = None
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ComponentGroup(Node):
     """`{a, b.c}` in a probe point: stap expands it into one probe point per alternative."""
 
@@ -470,7 +397,6 @@ class ComponentGroup(Node):
     alternatives: tuple[ProbePoint, ...]
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ProbePoint(Node):
     span: Span
     components: tuple[Component | ComponentGroup, ...]
@@ -481,7 +407,6 @@ class ProbePoint(Node):
 
 # ---------------------------------------------------------------- top level
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Comment(Node):
     """kind: "hash" (#), "line" (//), "block" (/* */) or "doc" (/** */)."""
 
@@ -490,7 +415,6 @@ class Comment(Node):
     kind: str
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class EmbeddedCode(Node):
     """`%{ … %}` at top level or as a function body; pragmas are its `/* pure */`-style markers."""
 
@@ -499,7 +423,6 @@ class EmbeddedCode(Node):
     pragmas: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Param(Node):
     span: Span
     name: str
@@ -507,7 +430,6 @@ class Param(Node):
     type: str | None = None  # "long" / "string"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ProbeDecl(Node):
     span: Span
     points: tuple[ProbePoint, ...]
@@ -515,7 +437,6 @@ class ProbeDecl(Node):
     doc: Comment | None = None
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class AliasDecl(Node):
     """`probe NAME = P1, P2 {…}`, `+=` (epilogue), several names, optional second body after `,`."""
 
@@ -528,7 +449,6 @@ class AliasDecl(Node):
     doc: Comment | None = None
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class FunctionDecl(Node):
     span: Span
     name: str
@@ -541,7 +461,6 @@ class FunctionDecl(Node):
     doc: Comment | None = None
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class GlobalVar(Node):
     """One name of a `global`/`private` declaration: `a`, `a[100]`, `w%[50]`, `x = 5`."""
 
@@ -553,7 +472,6 @@ class GlobalVar(Node):
     init: Literal | None = None
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class GlobalDecl(Node):
     span: Span
     vars: tuple[GlobalVar, ...]
@@ -561,7 +479,6 @@ class GlobalDecl(Node):
     doc: Comment | None = None
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ErrorItem(Node):
     """What was parsed of a top-level item before a syntax error: whatever pieces were complete."""
 
@@ -573,14 +490,12 @@ class ErrorItem(Node):
 Item = ProbeDecl | AliasDecl | FunctionDecl | GlobalDecl | EmbeddedCode | ErrorItem
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class InactiveRange(Node):
     """Source the preprocessor dropped (a %( %) branch not taken)."""
 
     span: Span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Conditional(Node):
     """A whole `%( cond %? … %: … %)` (for folding), with the condition's span and its value."""
 
@@ -589,7 +504,6 @@ class Conditional(Node):
     taken: bool
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class MacroDef(Node):
     span: Span
     name: str
@@ -598,7 +512,6 @@ class MacroDef(Node):
     library: bool = False
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class MacroCall(Node):
     """`@name` or `@name(args)` that the preprocessor expanded; definition is the MacroDef's name_span."""
 
@@ -607,7 +520,6 @@ class MacroCall(Node):
     definition: Span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class File(Node):
     span: Span
     items: tuple[Item, ...]

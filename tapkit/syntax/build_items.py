@@ -6,6 +6,7 @@ from tapkit.diagnostics import Span
 from tapkit.syntax import ast as A
 from tapkit.syntax.build_base import _PRAGMA_RE, BuilderBase, Child
 from tapkit.syntax.tokens import Token
+from tapkit.values import fields
 
 
 class ItemActions(BuilderBase):
@@ -179,7 +180,7 @@ class ItemActions(BuilderBase):
     def with_semicolon(self, s: list[Child]) -> Child:
         stmt = s[0]
         # the statement's span takes in its ';' so an editor sees the whole line
-        return type(stmt)(self.span(stmt, s[1]), *[getattr(stmt, f) for f in stmt.__dataclass_fields__
+        return type(stmt)(self.span(stmt, s[1]), *[getattr(stmt, f) for f in fields(stmt)
                                                    if f != "span"])
 
     def expr_statement(self, s: list[Child]) -> A.ExprStatement:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 from tapkit.syntax.ast import Node
+from tapkit.values import fields
 
 
 def dump(node: Node, indent: str = "  ") -> str:
@@ -21,16 +20,16 @@ def _dump(node: Node, depth: int, indent: str, out: list[str], label: str) -> No
     sp = node.span
     attrs = []
     nested: list[tuple[str, object]] = []
-    for f in fields(node):  # type: ignore[arg-type]
-        if f.name == "span" or f.name.endswith("_span"):
+    for name in fields(node):
+        if name == "span" or name.endswith("_span"):
             continue
-        value = getattr(node, f.name)
+        value = getattr(node, name)
         if value is None or value == () or value is False:
             continue
         if _scalar(value):
-            attrs.append(f"{f.name}={value!r}")
+            attrs.append(f"{name}={value!r}")
         else:
-            nested.append((f.name, value))
+            nested.append((name, value))
     head = f"{indent * depth}{label}{type(node).__name__} {sp.line}:{sp.column}-{sp.end_line}:{sp.end_column}"
     out.append(head + (" " + " ".join(attrs) if attrs else ""))
     for name, value in nested:

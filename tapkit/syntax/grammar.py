@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from tapkit.values import Value
+
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(Value):
     name: str  # the alias (or rule name) naming its action in builder.py
     origin: str
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class Tables:
+class Tables(Value):
     """states[state][terminal or rule] = (True, next_state) for shift/goto, (False, rule index) for reduce."""
 
     states: dict[int, dict[str, tuple[bool, int]]]
@@ -76,10 +75,13 @@ def _lark_version() -> str:
     return str(lark.__version__)
 
 
+_TABLES_FORMAT = b"values-1"  # changes when Tables/Rule pickle differently
+
+
 def _cache_file() -> Path:
     from tapkit.cache import cache_dir, content_hash
 
-    key = content_hash(GRAMMAR_PATH.read_bytes() + _lark_version().encode())
+    key = content_hash(GRAMMAR_PATH.read_bytes() + _lark_version().encode() + _TABLES_FORMAT)
     return cache_dir("grammar") / f"tables-{key}.pickle"
 
 
@@ -92,7 +94,7 @@ def tables() -> Tables:
             loaded = pickle.load(f)
         if isinstance(loaded, Tables):
             return loaded
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         pass
     built = _build()
     tmp = path.with_suffix(f".tmp{id(built)}")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tapkit.diagnostics import Diagnostic, Related, Severity, Span
 from tapkit.syntax.tokens import Token
+from tapkit.values import Value
 
 
-@dataclass(frozen=True, slots=True)
-class Issue:
+class Issue(Value):
     """One problem at one token: stap's message, a stable code, and whether stap shows `saw:` or `at:`."""
 
     code: str

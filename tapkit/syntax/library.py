@@ -14,7 +14,6 @@ import os
 import pickle
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tapkit.diagnostics import Diagnostic
 from tapkit.syntax.parser import LibraryMacros, ParseResult, parse, parse_library_macros
 from tapkit.syntax.preprocessor import MacroDecl
 from tapkit.target import Target
+from tapkit.values import Value
 
 DEFAULT_TAPSET_DIR = "/usr/share/systemtap/tapset"
 _RUNTIME_DIRS = {"kernel": "linux", "dyninst": "dyninst", "bpf": "bpf"}
@@ -55,8 +55,7 @@ def search_dirs(root: Path, target: Target) -> list[Path]:
     return dirs
 
 
-@dataclass(frozen=True, slots=True)
-class LibraryFiles:
+class LibraryFiles(Value):
     """What stap parses from the library, in its order: macro files first, then scripts."""
 
     macro_files: tuple[Path, ...]
@@ -148,7 +147,9 @@ def _target_key(target: Target) -> str:
 def syntax_version() -> str:
     """Changes whenever the parser's code or grammar does, so stale cached trees are never used."""
     here = Path(__file__).parent
-    blobs = [p.read_bytes() for p in [*sorted(here.glob("*.py")), here / "grammar.lark"]]
+    # the tree's classes come from values.py and diagnostics.py (Span), which decide how trees pickle
+    blobs = [p.read_bytes() for p in [*sorted(here.glob("*.py")), here / "grammar.lark",
+                                      here.parent / "values.py", here.parent / "diagnostics.py"]]
     return content_hash(b"\0".join(blobs))
 
 
@@ -182,8 +183,7 @@ def parse_cached(text: str, filename: str, target: Target, macros: LibraryMacros
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedLibrary:
+class ParsedLibrary(Value):
     macros: LibraryMacros
     files: tuple[tuple[Path, ParseResult], ...]
 

@@ -9,10 +9,8 @@ complete, so an editor has a partial tree to work with.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from tapkit.diagnostics import Diagnostic, Severity, Span
@@ -23,6 +21,7 @@ from tapkit.syntax.issues import ErrorToken, Issue, to_diagnostic
 from tapkit.syntax.preprocessor import MacroDecl, PreprocessResult, preprocess
 from tapkit.syntax.tokens import KEYWORDS, RawComment, Token, lex, paste_script_args
 from tapkit.target import Target
+from tapkit.values import Value, field, replace
 
 _TOP_LEVEL = frozenset({"PROBE", "GLOBAL", "PRIVATE", "FUNCTION", "EMBEDDED"})
 _PIECES = frozenset({"IDENT", "PRINTFN", "TVAR", "DOLLARS", "STAR", "RETURN_BARE", *KEYWORDS.values()})
@@ -47,8 +46,7 @@ class LibraryMacros:
         return _macro_def(decl) if decl is not None else None
 
 
-@dataclass(frozen=True, slots=True)
-class ParseResult:
+class ParseResult(Value):
     """A parsed file: the tree, every diagnostic, and (when freshly parsed) the preprocessed tokens."""
 
     file: A.File
@@ -442,7 +440,7 @@ def _attach_docs(items: list[A.Node], raw: list[RawComment], comments: tuple[A.C
                 last_doc = docs[j][2]
             j += 1
         if last_doc is not None and isinstance(item, _DOCUMENTED):
-            item = dataclasses.replace(item, doc=last_doc)
+            item = replace(item, doc=last_doc)
         last_doc = None
         prev_end = (item.span.end_line, item.span.end_column)
         out.append(item)

@@ -8,12 +8,11 @@ conditionals (for folding), macro definitions and macro call sites.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from tapkit.syntax.conditions import ConditionError, evaluate_condition
 from tapkit.syntax.issues import ErrorToken, Issue
 from tapkit.syntax.tokens import AT_WORDS, Token
 from tapkit.target import Target
+from tapkit.values import Value, field
 
 IDENTIFIER_TYPES = frozenset({"IDENT", "PRINTFN", "TVAR", "DOLLARS"})
 _NOT_MACRO = frozenset({"ARGSTR", "JUNK"})
@@ -26,8 +25,7 @@ MAX_EXPANSION_DEPTH = 1000
 _NONE, _KEEP_THEN, _SKIP_THEN, _KEEP_ELSE, _SKIP_ELSE = range(5)
 
 
-@dataclass(slots=True, eq=False)
-class MacroDecl:
+class MacroDecl(Value, frozen=False, eq=False):
     """A macro (or, with is_param, one argument of an invocation) and its body tokens."""
 
     name: str
@@ -41,39 +39,34 @@ class MacroDecl:
     end_token: Token | None = None
 
 
-@dataclass(slots=True, eq=False)
-class _Activation:
+class _Activation(Value, frozen=False, eq=False):
     tok: Token
     macro: MacroDecl
     cursor: int = 0
     params: dict[str, MacroDecl] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Skipped:
+class Skipped(Value):
     """A branch the preprocessor dropped: from the end of start (a %? or %:) to the start of end (None: EOF)."""
 
     start: Token
     end: Token | None
 
 
-@dataclass(frozen=True, slots=True)
-class Conditional:
+class Conditional(Value):
     open: Token
     then: Token | None
     close: Token | None
     taken: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Invocation:
+class Invocation(Value):
     at: Token
     end: Token
     macro: MacroDecl
 
 
-@dataclass(slots=True)
-class PreprocessResult:
+class PreprocessResult(Value, frozen=False):
     tokens: list[Token]
     definitions: list[MacroDecl]
     invocations: list[Invocation]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from tapkit.values import Value
 
 KEYWORDS = {
     "probe": "PROBE", "global": "GLOBAL", "private": "PRIVATE", "function": "FUNCTION",
@@ -151,8 +152,7 @@ class Token:
 _KEYWORD_TYPES = frozenset(KEYWORDS.values())
 
 
-@dataclass(frozen=True, slots=True)
-class RawComment:
+class RawComment(Value):
     text: str
     line: int
     column: int
@@ -162,8 +162,7 @@ class RawComment:
     end_pos: int
 
 
-@dataclass(slots=True)
-class LexResult:
+class LexResult(Value, frozen=False):
     tokens: list[Token]
     comments: list[RawComment]
     junk: dict[int, str]  # id(token) -> stap's message for a junk token

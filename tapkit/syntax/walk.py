@@ -1,30 +1,30 @@
-"""Generic traversal of the tree: children from dataclass fields, so consumers need no per-node code."""
+"""Generic traversal of the tree: children from the nodes' fields, so consumers need no per-node code."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import fields
 
 from tapkit.syntax.ast import Comment, File, Node
+from tapkit.values import fields
 
 # Fields of File that are side tables rather than the tree proper.
 _FILE_SIDE_TABLES = frozenset({"comments", "inactive", "conditionals", "macros", "macro_calls"})
 
 
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_CHILD_FIELDS: dict[type[Node], tuple[str, ...]] = {}
 
 
-def _child_fields(cls: type) -> tuple[str, ...]:
+def _child_fields(cls: type[Node]) -> tuple[str, ...]:
     cached = _CHILD_FIELDS.get(cls)
     if cached is not None:
         return cached
     names = []
-    for f in fields(cls):
-        if f.name == "span" or f.name.endswith("_span") or f.name == "doc":
+    for name in fields(cls):
+        if name == "span" or name.endswith("_span") or name == "doc":
             continue
-        if cls is File and f.name in _FILE_SIDE_TABLES:
+        if cls is File and name in _FILE_SIDE_TABLES:
             continue
-        names.append(f.name)
+        names.append(name)
     _CHILD_FIELDS[cls] = tuple(names)
     return _CHILD_FIELDS[cls]
 
