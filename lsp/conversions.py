@@ -170,11 +170,14 @@ _COMPLETION_KINDS = {
     ide.CompletionKind.PARAMETER: T.CompletionItemKind.Variable,
     ide.CompletionKind.GLOBAL: T.CompletionItemKind.Variable, ide.CompletionKind.MACRO: T.CompletionItemKind.Constant,
     ide.CompletionKind.PROBE: T.CompletionItemKind.Event, ide.CompletionKind.CONSTANT: T.CompletionItemKind.Constant,
-    ide.CompletionKind.TYPE: T.CompletionItemKind.TypeParameter,
+    ide.CompletionKind.TYPE: T.CompletionItemKind.Struct, ide.CompletionKind.FIELD: T.CompletionItemKind.Field,
+    ide.CompletionKind.MODULE: T.CompletionItemKind.Module, ide.CompletionKind.FILE: T.CompletionItemKind.File,
+    ide.CompletionKind.FOLDER: T.CompletionItemKind.Folder,
 }
 
 
-def completions(result: ide.Completions, index: LineIndex, enc: Encoding, snippets: bool) -> T.CompletionList:
+def completions(result: ide.Completions, index: LineIndex, enc: Encoding, snippets: bool,
+                uri: str) -> T.CompletionList:
     rng = lsp_range(result.replace, index, enc)
     items = []
     for c in result.items:
@@ -188,8 +191,29 @@ def completions(result: ide.Completions, index: LineIndex, enc: Encoding, snippe
             else None,
             sort_text=f"{c.sort_key}{c.label}" if c.sort_key else None, filter_text=c.filter_text,
             insert_text_format=T.InsertTextFormat.Snippet if use_snippet else T.InsertTextFormat.PlainText,
-            text_edit=T.TextEdit(range=rng, new_text=text)))
+            text_edit=T.TextEdit(range=rng, new_text=text),
+            data={"uri": uri, "resolve": list(c.resolve)} if c.resolve else None))
     return T.CompletionList(is_incomplete=result.incomplete, items=items)
+
+
+def resolved_completion(item: T.CompletionItem, found: ide.Completion) -> T.CompletionItem:
+    """item with the detail and documentation completionItem/resolve found."""
+    item.detail = found.detail or item.detail
+    if found.documentation:
+        item.documentation = T.MarkupContent(kind=T.MarkupKind.Markdown, value=found.documentation)
+    item.data = None
+    return item
+
+
+def completion_to_resolve(item: T.CompletionItem) -> tuple[str, ide.Completion] | None:
+    """The document and the tapkit item a completionItem/resolve request is about (None: nothing to add)."""
+    data = item.data
+    if not isinstance(data, dict) or not isinstance(data.get("uri"), str) or not isinstance(data.get("resolve"), list):
+        return None
+    kinds: dict[int, ide.CompletionKind] = {v: k for k, v in _COMPLETION_KINDS.items()}
+    kind = kinds.get(int(item.kind or T.CompletionItemKind.Text), ide.CompletionKind.PROBE)
+    return data["uri"], ide.Completion(item.label, kind, item.detail or "",
+                                       resolve=tuple(str(x) for x in data["resolve"]))
 
 
 def signature_help(help: ide.SignatureHelp) -> T.SignatureHelp:
@@ -206,3 +230,42 @@ def signature_help(help: ide.SignatureHelp) -> T.SignatureHelp:
 def hover(h: ide.Hover, index: LineIndex, enc: Encoding) -> T.Hover:
     return T.Hover(contents=T.MarkupContent(kind=T.MarkupKind.Markdown, value=h.markdown),
                    range=lsp_range(h.span, index, enc))
+
+
+# ---------------------------------------------------------------- references, rename, code actions
+
+def locations(spans: Iterable[Span], index_for: IndexFor, uri_for: UriFor, enc: Encoding) -> list[T.Location]:
+    found = (location(s, index_for, uri_for, enc) for s in spans)
+    return [loc for loc in found if loc is not None]
+
+
+def workspace_edit(edits: Iterable[TextEdit], index_for: IndexFor, uri_for: UriFor, enc: Encoding) -> T.WorkspaceEdit:
+    """Edits whose spans name their files, grouped by document."""
+    changes: dict[str, list[T.TextEdit]] = {}
+    for e in edits:
+        index = index_for(e.span.file)
+        if index is not None:
+            changes.setdefault(uri_for(e.span.file), []).append(
+                T.TextEdit(range=lsp_range(e.span, index, enc), new_text=e.new_text))
+    return T.WorkspaceEdit(changes=changes)
+
+
+def span_of(rng: T.Range, filename: str, index: LineIndex, enc: Encoding) -> Span:
+    start, end = position(rng.start, index, enc), position(rng.end, index, enc)
+    return Span(filename, start.line, start.column, end.line, end.column)
+
+
+def code_action(action: ide.CodeAction, uri: str, index: LineIndex, index_for: IndexFor, uri_for: UriFor,
+                enc: Encoding, related: bool) -> T.CodeAction:
+    fixes = [diagnostic(action.diagnostic, index, enc, index_for, uri_for, related)] if action.diagnostic else None
+    return T.CodeAction(title=action.title, kind=action.kind, diagnostics=fixes,
+                        is_preferred=action.preferred or None,
+                        edit=workspace_edit(action.edits, index_for, uri_for, enc) if action.edits else None,
+                        data={"uri": uri, "resolve": list(action.resolve)} if action.resolve else None)
+
+
+def action_to_resolve(action: T.CodeAction) -> tuple[str, tuple[str, ...]] | None:
+    data = action.data
+    if not isinstance(data, dict) or not isinstance(data.get("uri"), str) or not isinstance(data.get("resolve"), list):
+        return None
+    return data["uri"], tuple(str(x) for x in data["resolve"])

@@ -16,6 +16,13 @@ from pygls.protocol import LanguageServerProtocol
 log = logging.getLogger("tapkit.lsp")
 
 
+class RequestFailed(JsonRpcException):
+    """LSP's RequestFailed: a valid request the server cannot carry out (the message says why)."""
+
+    CODE = -32803
+    MESSAGE = "Request failed"
+
+
 @dataclass(frozen=True, slots=True)
 class Malformed:
     """A request that could not be read into its method's parameter type."""

@@ -21,7 +21,7 @@ from tapkit import __version__, ide
 from tapkit.ide.formatting import format_document
 
 from . import conversions as conv
-from .protocol import TapkitProtocol, answer_unreadable
+from .protocol import RequestFailed, TapkitProtocol, answer_unreadable
 from .session import Session, uri_for
 
 log = logging.getLogger("tapkit.lsp")
@@ -156,12 +156,22 @@ def formatting(ls: TapkitServer, params: T.DocumentFormattingParams) -> list[T.T
 
 
 @server.feature(T.TEXT_DOCUMENT_COMPLETION,
-                T.CompletionOptions(trigger_characters=[".", "@", "$", ">", "("], resolve_provider=False))
+                T.CompletionOptions(trigger_characters=[".", "@", "$", ">", "(", '"', "/"], resolve_provider=True))
 async def completion(ls: TapkitServer, params: T.CompletionParams) -> T.CompletionList:
     await ls.session.library()
-    snap, index, enc = _document(params.text_document.uri)
-    result = ide.complete(snap, params.text_document.uri, conv.position(params.position, index, enc))
-    return conv.completions(result, index, enc, _snippets_supported(ls))
+    uri = params.text_document.uri
+    snap, index, enc = _document(uri)
+    result = ide.complete(snap, uri, conv.position(params.position, index, enc))
+    return conv.completions(result, index, enc, _snippets_supported(ls), uri)
+
+
+@server.feature(T.COMPLETION_ITEM_RESOLVE)
+def completion_resolve(ls: TapkitServer, item: T.CompletionItem) -> T.CompletionItem:
+    found = conv.completion_to_resolve(item)
+    if found is None:
+        return item
+    uri, tapkit_item = found
+    return conv.resolved_completion(item, ide.resolve_completion(ls.session.snapshot(), uri, tapkit_item))
 
 
 @server.feature(T.TEXT_DOCUMENT_SIGNATURE_HELP, T.SignatureHelpOptions(trigger_characters=["(", ","]))
@@ -187,6 +197,66 @@ async def definition(ls: TapkitServer, params: T.DefinitionParams) -> list[T.Loc
     spans = ide.definition(snap, params.text_document.uri, conv.position(params.position, index, enc))
     found = (conv.location(s, ls.session.index_for(snap), uri_for, enc) for s in spans)
     return [loc for loc in found if loc is not None]
+
+
+@server.feature(T.TEXT_DOCUMENT_REFERENCES)
+async def references(ls: TapkitServer, params: T.ReferenceParams) -> list[T.Location]:
+    await ls.session.library()
+    snap, index, enc = _document(params.text_document.uri)
+    spans = ide.references(snap, params.text_document.uri, conv.position(params.position, index, enc),
+                           params.context.include_declaration)
+    return conv.locations(spans, ls.session.index_for(snap), uri_for, enc)
+
+
+@server.feature(T.TEXT_DOCUMENT_PREPARE_RENAME)
+async def prepare_rename(ls: TapkitServer, params: T.PrepareRenameParams) -> T.Range | None:
+    await ls.session.library()
+    snap, index, enc = _document(params.text_document.uri)
+    try:
+        span = ide.prepare_rename(snap, params.text_document.uri, conv.position(params.position, index, enc))
+    except ide.RenameError as e:
+        raise RequestFailed(message=str(e)) from e
+    return conv.lsp_range(span, index, enc)
+
+
+@server.feature(T.TEXT_DOCUMENT_RENAME, T.RenameOptions(prepare_provider=True))
+async def rename(ls: TapkitServer, params: T.RenameParams) -> T.WorkspaceEdit:
+    await ls.session.library()
+    snap, index, enc = _document(params.text_document.uri)
+    try:
+        edits = ide.rename(snap, params.text_document.uri, conv.position(params.position, index, enc),
+                           params.new_name)
+    except ide.RenameError as e:
+        raise RequestFailed(message=str(e)) from e
+    return conv.workspace_edit(edits, ls.session.index_for(snap), uri_for, enc)
+
+
+@server.feature(T.TEXT_DOCUMENT_CODE_ACTION,
+                T.CodeActionOptions(code_action_kinds=[T.CodeActionKind.QuickFix, T.CodeActionKind.RefactorRewrite,
+                                                       "refactor.generate"], resolve_provider=True))
+async def code_action(ls: TapkitServer, params: T.CodeActionParams) -> list[T.CodeAction]:
+    await ls.session.library()
+    uri = params.text_document.uri
+    snap, index, enc = _document(uri)
+    span = conv.span_of(params.range, snap.document(uri).filename, index, enc)
+    actions = ide.code_actions(snap, uri, span)
+    return [conv.code_action(a, uri, index, ls.session.index_for(snap), uri_for, enc, True) for a in actions]
+
+
+@server.feature(T.CODE_ACTION_RESOLVE)
+def code_action_resolve(ls: TapkitServer, action: T.CodeAction) -> T.CodeAction:
+    found = conv.action_to_resolve(action)
+    if found is None or found[1][:1] != ("generate",) or len(found[1]) != 3:
+        return action
+    uri, (_, type_name, module) = found
+    snap = ls.session.snapshot()
+    try:
+        edit = ide.generate_edit(snap, uri, type_name, module)
+    except Exception as e:  # gen's and debuginfo's errors say what is wrong; show them
+        raise RequestFailed(message=f"tapkit gen {type_name} --module {module}: {e}") from e
+    action.edit = conv.workspace_edit([edit], ls.session.index_for(snap), uri_for, ls.session.encoding)
+    action.data = None
+    return action
 
 
 def _snippets_supported(ls: TapkitServer) -> bool:

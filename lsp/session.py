@@ -1,8 +1,9 @@
 """The server's moving parts that are not request handlers: settings from the client, the tapset
 library loading in the background with progress, and the diagnostics pipeline.
 
-Diagnostics: every open/change/save schedules one run per document after a short quiet time
-(a newer edit cancels the pending run). The quiet time follows what a run of that document
+Diagnostics (pass 1 and stap's pass 2): every open/change/save schedules one run per document after a
+short quiet time (a newer edit cancels the pending run); runs happen on one worker thread, so requests
+are answered while a document is being checked. The quiet time follows what a run of that document
 costs, between 50 and 150 ms: a small script is diagnosed almost at once, a big one waits
 as long as its run takes, so fast typing never keeps the server busy more than half the time.
 A run computes on a snapshot and publishes with that snapshot's document version, and only
@@ -16,9 +17,10 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from .server import TapkitServer
 
 log = logging.getLogger("tapkit.lsp")
+Progress = Callable[[int, int, str], None]
 
 DEBOUNCE_SECONDS = 0.15  # the longest quiet time before diagnosing an edit
 MIN_DEBOUNCE_SECONDS = 0.05
@@ -49,6 +52,8 @@ class Session:
         self._published_tapsets: set[str] = set()
         self.library_ready = threading.Event()
         self._library_event: asyncio.Event | None = None  # the loop-side twin of library_ready
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="tapkit-diagnostics")  # one run at a time
+        self._tasks: set[asyncio.Future[None]] = set()  # background work, kept until done
 
     # ------------------------------------------------------------ positions
 
@@ -121,18 +126,14 @@ class Session:
 
     # ------------------------------------------------------------ the library
 
-    def load_library(self) -> None:
-        """Load the tapset library on a daemon thread, reporting progress; then refresh what depends on it."""
-        loop = asyncio.get_running_loop()
+    def _progress(self, loop: asyncio.AbstractEventLoop, title: str) -> tuple[Progress, Callable[[str], None]]:
+        """LSP work-done progress (when the client takes it): a reporter and an ending, callable from any thread."""
         token = str(uuid.uuid4())
         progress_ok = self._progress_supported()
         if progress_ok:
             self.server.work_done_progress.create(token)
-            self.server.work_done_progress.begin(token, T.WorkDoneProgressBegin(
-                title="tapkit: loading the tapset library", percentage=0, cancellable=False))
-        self.library_ready.clear()
-        if self._library_event is not None:
-            self._library_event.clear()
+            self.server.work_done_progress.begin(token, T.WorkDoneProgressBegin(title=title, percentage=0,
+                                                                                cancellable=False))
 
         def report(done: int, total: int, what: str) -> None:
             if progress_ok:
@@ -140,21 +141,52 @@ class Session:
                 loop.call_soon_threadsafe(self.server.work_done_progress.report, token,
                                           T.WorkDoneProgressReport(message=f"{done}/{total} {what}", percentage=pct))
 
-        def run() -> None:
-            try:
-                index = self.workspace.load_library(report)
-                message = (f"{len(index.files)} files, {sum(map(len, index.functions.values()))} functions, "
-                           f"{sum(map(len, index.aliases.values()))} probe aliases")
-            except Exception as e:  # never take the server down; say what happened
-                log.exception("loading the tapset library failed")
-                message = f"failed: {e}"
+        def end(message: str) -> None:
             if progress_ok:
                 loop.call_soon_threadsafe(self.server.work_done_progress.end, token,
                                           T.WorkDoneProgressEnd(message=message))
+        return report, end
+
+    def load_library(self) -> None:
+        """Load the tapset library, then index the debuginfo of the settings, on a daemon thread, each with its
+        progress; then refresh what depends on them."""
+        loop = asyncio.get_running_loop()
+        report, end = self._progress(loop, "tapkit: loading the tapset library")
+        self.library_ready.clear()
+        if self._library_event is not None:
+            self._library_event.clear()
+        debuginfo = bool(self.workspace.settings.debuginfo)
+        indexing = self._progress(loop, "tapkit: indexing debuginfo") if debuginfo else None
+
+        def run() -> None:
+            try:
+                view = self.workspace.load_library(report)
+                message = (f"{len(view.files)} files, {sum(map(len, view.functions.values()))} functions, "
+                           f"{sum(map(len, view.aliases.values()))} probe aliases")
+            except Exception as e:  # never take the server down; say what happened
+                log.exception("loading the tapset library failed")
+                message = f"failed: {e}"
+            end(message)
+            if indexing is not None:
+                self._index_debuginfo(*indexing)
             loop.call_soon_threadsafe(self._library_loaded)
 
         self._loading = threading.Thread(target=run, name="tapkit-library", daemon=True)
         self._loading.start()
+
+    def _index_debuginfo(self, report: Progress, end: Callable[[str], None]) -> None:
+        """Open every --debuginfo file (indexed once per build-id), so that the first request finds it ready."""
+        try:
+            failed = self.workspace.index_debuginfo(report)
+        except Exception as e:  # never take the server down
+            log.exception("indexing debuginfo failed")
+            end(f"failed: {e}")
+            return
+        for file, problem in failed:
+            self.server.window_log_message(T.LogMessageParams(type=T.MessageType.Warning,
+                                                              message=f"tapkit: debuginfo {file}: {problem}"))
+        count = len(self.workspace.settings.debuginfo_overrides())
+        end(f"{count - len(failed)} of {count} debuginfo files ready")
 
     async def library(self, timeout: float = LIBRARY_WAIT_SECONDS) -> None:
         """Wait (a bounded time) for a library load in progress: completion without the library's
@@ -184,22 +216,33 @@ class Session:
             self.server.workspace_semantic_tokens_refresh(None)
 
     def publish_workspace_tapsets(self) -> None:
-        """Parse diagnostics of the workspace's own tapset files (those under -I dirs in the workspace)."""
+        """Diagnostics of the workspace's own tapset files that are not open (those under -I dirs in the
+        workspace), computed on the diagnostics thread."""
         snap = self.snapshot()
         roots = [r.resolve() for r in snap.roots]
-        seen: set[str] = set()
-        for path, result in snap.library.files.items():
-            if not any(path.resolve().is_relative_to(r) for r in roots):
+        uris = [ide.path_to_uri(p) for p in snap.library.files if any(p.resolve().is_relative_to(r) for r in roots)]
+        uris = [u for u in uris if u not in snap.documents]
+        self._background(self._publish_tapsets(snap, uris))
+
+    async def _publish_tapsets(self, snap: ide.Snapshot, uris: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        for uri in uris:
+            try:
+                diags = await loop.run_in_executor(self._pool, ide.document_diagnostics, snap, uri)
+            except Exception:  # a bug of ours must not cost the user the server
+                log.exception("diagnostics for %s failed", uri)
                 continue
-            uri = ide.path_to_uri(path)
-            if uri in snap.documents:
-                continue
-            seen.add(uri)
-            self._publish(uri, None, [d for d in result.diagnostics if d.span.file == str(path)], snap)
-        for uri in self._published_tapsets - seen:
-            if uri not in snap.documents:
+            if uri not in self.workspace.snapshot().documents:  # opened meanwhile: its own run publishes
+                self._publish(uri, None, diags, snap)
+        for uri in self._published_tapsets - set(uris):
+            if uri not in self.workspace.snapshot().documents:
                 self.server.text_document_publish_diagnostics(T.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
-        self._published_tapsets = seen
+        self._published_tapsets = set(uris)
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------ diagnostics
 
@@ -216,17 +259,19 @@ class Session:
             await asyncio.sleep(delay)
         except asyncio.CancelledError:
             return
-        self._pending.pop(uri, None)
-        self.diagnose(uri)
+        if self._pending.get(uri) is asyncio.current_task():
+            del self._pending[uri]
+        await self.diagnose(uri)
 
-    def diagnose(self, uri: str) -> None:
+    async def diagnose(self, uri: str) -> None:
+        """Diagnose on the diagnostics thread (requests keep being answered meanwhile); publish on the loop."""
         snap = self.snapshot()
         doc = snap.documents.get(uri)
         if doc is None:
             return
         started = time.perf_counter()
         try:
-            diags = ide.document_diagnostics(snap, uri)
+            diags = await asyncio.get_running_loop().run_in_executor(self._pool, ide.document_diagnostics, snap, uri)
         except Exception:  # a bug of ours must not cost the user the server
             log.exception("diagnostics for %s failed", uri)
             return

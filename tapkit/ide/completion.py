@@ -1,22 +1,23 @@
-"""Completion from what pass 1 knows: keywords and snippets, probe-point families and aliases,
-functions (script, tapset library, print family), variables in scope, `@` operators and macros,
-`%( %)` condition names.
+"""Completion by context: keywords and snippets, probe-point families and aliases, functions (the
+script's, the tapset library's with signature and doc, the print family), `@` operators and macros,
+`%( %)` condition names — and, through the semantic pass and debuginfo (completion_typed), members
+after `->`, the probe's `$` variables, variables in scope with their types, @cast type and module
+names, and probe-point arguments (functions of a module, module names, paths, tracepoints).
 
-Type-aware completion (members after `->`, `$` target variables of the probed function, type
-names inside @cast, function names inside `function("…")`) needs tapkit.semantic and the
-debuginfo index; those positions return no items until round two.
+Until the tapset library has loaded, the names in scope are read from the document alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from enum import Enum
 from fnmatch import fnmatchcase
 
 from tapkit.diagnostics import Span
+from tapkit.ide import completion_typed as typed
+from tapkit.ide.completion_items import Completion, CompletionKind, Completions
 from tapkit.ide.cursor import Cursor, Spot, cursor_at
-from tapkit.ide.declarations import AliasInfo, Declarations, FunctionInfo, LibraryIndex, assigned_vars
+from tapkit.ide.declarations import AliasInfo, Declarations, FunctionInfo, assigned_vars
 from tapkit.ide.language import (
     AT_OPERATORS,
     CONDITION_NAMES,
@@ -30,6 +31,7 @@ from tapkit.ide.language import (
     Builtin,
     probe_families,
 )
+from tapkit.ide.library import LibraryView
 from tapkit.ide.line_index import Position
 from tapkit.ide.navigation import aliases_reached
 from tapkit.ide.structure import Region
@@ -42,66 +44,47 @@ MAX_ITEMS = 1000
 _GLOBAL_CONTINUES = frozenset({"GLOBAL", "PRIVATE", "COMMA", "EQUAL", "LSQB", "PERCENT", "MINUS"})
 
 
-class CompletionKind(Enum):
-    KEYWORD = "keyword"
-    SNIPPET = "snippet"
-    FUNCTION = "function"
-    VARIABLE = "variable"
-    PARAMETER = "parameter"
-    GLOBAL = "global"
-    MACRO = "macro"
-    PROBE = "probe"  # a probe-point component or alias
-    CONSTANT = "constant"  # a %( %) condition name
-    TYPE = "type"
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    label: str
-    kind: CompletionKind
-    detail: str = ""
-    documentation: str = ""  # markdown
-    insert_text: str | None = None  # None: the label
-    snippet: bool = False  # insert_text uses LSP snippet syntax ($1, ${1:x})
-    sort_key: str = ""
-    filter_text: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Completions:
-    replace: Span  # the typed prefix that every item replaces
-    items: tuple[Completion, ...]
-    incomplete: bool = False  # more would match: ask again as the user types
-
-
 def complete(snap: Snapshot, uri: str, pos: Position) -> Completions:
     doc = snap.document(uri)
     index = snap.lines(uri)
-    cursor = cursor_at(doc.text, doc.filename, index.offset(pos), snap.lexed(uri))
+    offset = index.offset(pos)
+    cursor = cursor_at(doc.text, doc.filename, offset, snap.lexed(uri))
+    if cursor.spot is Spot.STRING:
+        found = typed.in_string(snap, uri, cursor, offset)
+        if found is None:
+            return Completions(Span(doc.filename, pos.line, pos.column, pos.line, pos.column), ())
+        span, items, more = found
+        typed_text = doc.text[index.offset(Position(span.line, span.column)):offset]
+        return _ranked(typed_text, items, span, more)
     start = index.position(cursor.prefix_start)
     replace = Span(doc.filename, start.line, start.column, pos.line, pos.column)
-    items = list(_candidates(snap, uri, cursor, pos))
+    return _ranked(cursor.prefix, _candidates(snap, uri, cursor, pos, offset), replace, False)
+
+
+def _ranked(prefix: str, items: Iterable[Completion], replace: Span, more: bool) -> Completions:
+    """Items matching prefix, best first, each (label, kind) once."""
     ranked = []
     seen: set[tuple[str, CompletionKind]] = set()
     for item in items:
         key = (item.label, item.kind)
         if key in seen:
             continue
-        rank = matches(cursor.prefix, item.filter_text or item.label)
+        rank = matches(prefix, item.filter_text or item.label)
         if rank is None:
             continue
         seen.add(key)
         ranked.append((rank, item.sort_key, item.label, item))
     ranked.sort(key=lambda r: r[:3])
-    return Completions(replace, tuple(r[3] for r in ranked[:MAX_ITEMS]), len(ranked) > MAX_ITEMS)
+    return Completions(replace, tuple(r[3] for r in ranked[:MAX_ITEMS]), more or len(ranked) > MAX_ITEMS)
 
 
-def _candidates(snap: Snapshot, uri: str, cursor: Cursor, pos: Position) -> Iterator[Completion]:
+def _candidates(snap: Snapshot, uri: str, cursor: Cursor, pos: Position, offset: int) -> Iterator[Completion]:
     if cursor.spot is not Spot.CODE:
-        return  # comments; strings and %{ %} (probe-point strings and @cast types: round two)
+        return  # comments and %{ %}
     prev = cursor.previous
     if prev is not None and prev.type == "ARROW":
-        return  # members: round two (types from debuginfo)
+        yield from typed.members(snap, uri, cursor, offset)
+        return
     region = cursor.place.region
     if region is Region.GLOBAL and prev is not None and prev.type not in _GLOBAL_CONTINUES:
         region = Region.TOP  # the declaration is complete: what follows is a new item
@@ -126,7 +109,7 @@ def _candidates(snap: Snapshot, uri: str, cursor: Cursor, pos: Position) -> Iter
         return
     if region in (Region.GLOBAL, Region.MACRO_HEADER):
         return  # naming something new
-    yield from _expression(snap, uri, cursor, decls, pos)
+    yield from _expression(snap, uri, cursor, decls, pos, offset)
 
 
 def _builtins(builtins: Iterable[Builtin], kind: CompletionKind, sort_key: str) -> Iterator[Completion]:
@@ -166,8 +149,9 @@ def _probe_points(snap: Snapshot, decls: Declarations, path: tuple[str, ...]) ->
         last = len(parts) == n + 1
         detail = alias.name if not last else "probe alias" + (f" = {', '.join(alias.points)}" if alias.points else "")
         internal = label.startswith("_")
+        later = ("alias", alias.name) if last and alias.source is not None else ()  # its file is read on resolve
         yield Completion(label, CompletionKind.PROBE, detail, _alias_doc(alias) if last else "",
-                         sort_key="9" if internal else "2")
+                         sort_key="9" if internal else "2", resolve=later)
 
 
 def _all_aliases(snap: Snapshot, decls: Declarations) -> Iterator[AliasInfo]:
@@ -185,12 +169,28 @@ def _alias_doc(alias: AliasInfo) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
+def resolve_completion(snap: Snapshot, uri: str, item: Completion) -> Completion:
+    """item with the documentation that was left for later (a library alias: what its body defines)."""
+    if item.resolve[:1] == ("alias",) and len(item.resolve) == 2:
+        aliases = [snap.library.expanded(a) for a in snap.library.aliases.get(item.resolve[1], ())]
+        if aliases:
+            a = aliases[0]
+            detail = "probe alias" + (f" = {', '.join(a.points)}" if a.points else "")
+            return dataclasses.replace(item, detail=detail, documentation=_alias_doc(a), resolve=())
+    return dataclasses.replace(item, resolve=())
+
+
 # ---------------------------------------------------------------- statements and expressions
 
-def _expression(snap: Snapshot, uri: str, cursor: Cursor, decls: Declarations, pos: Position) -> Iterator[Completion]:
+def _expression(snap: Snapshot, uri: str, cursor: Cursor, decls: Declarations, pos: Position,
+                offset: int) -> Iterator[Completion]:
     prefix = cursor.prefix
     if prefix.startswith("$"):
-        yield from _builtins(TARGET_SYMBOLS, CompletionKind.VARIABLE, "1")  # the probed function's: round two
+        variables = typed.target_variables(snap, uri, cursor, offset)
+        if variables is None:  # no probe known: what every DWARF probe offers
+            yield from _builtins(TARGET_SYMBOLS, CompletionKind.VARIABLE, "1")
+        else:
+            yield from variables
         return
     if prefix.startswith("@"):
         yield from _builtins(AT_OPERATORS, CompletionKind.FUNCTION, "1")
@@ -207,8 +207,14 @@ def _expression(snap: Snapshot, uri: str, cursor: Cursor, decls: Declarations, p
                         yield Completion("@" + param, CompletionKind.PARAMETER, f"parameter of @{d.name}",
                                          sort_key="0")
         return
+    scope = typed.in_scope(snap, uri, cursor, offset)
     file = snap.parse(uri).file
-    yield from _in_scope(snap, uri, file, decls, pos)
+    if scope is None:
+        yield from _in_scope(file, decls, pos)
+    else:
+        yield from scope
+    # what the aliases define, by name: also where the probe cannot be resolved here (no debuginfo)
+    yield from _alias_variables(snap, uri, file, decls, pos)
     yield from (Completion(k, CompletionKind.KEYWORD, sort_key="5") for k in STATEMENT_KEYWORDS)
     yield from _builtins(STATEMENT_SNIPPETS, CompletionKind.SNIPPET, "5")
     for b in PRINT_FUNCTIONS:
@@ -218,10 +224,10 @@ def _expression(snap: Snapshot, uri: str, cursor: Cursor, decls: Declarations, p
     yield from _library_functions(snap.library)
 
 
-_LIBRARY_ITEMS: list[tuple[LibraryIndex, tuple[Completion, ...]]] = []
+_LIBRARY_ITEMS: list[tuple[LibraryView, tuple[Completion, ...]]] = []
 
 
-def _library_functions(library: LibraryIndex) -> tuple[Completion, ...]:
+def _library_functions(library: LibraryView) -> tuple[Completion, ...]:
     """The library's functions as items, built once per loaded library (their docs cost the most)."""
     for lib, items in _LIBRARY_ITEMS:
         if lib is library:
@@ -238,9 +244,9 @@ def _function(f: FunctionInfo, sort_key: str) -> Completion:
     return Completion(f.name, CompletionKind.FUNCTION, f.signature(), doc, snippet, True, sort_key)
 
 
-def _in_scope(snap: Snapshot, uri: str, file: A.File, decls: Declarations, pos: Position) -> Iterator[Completion]:
-    """Locals and parameters of the enclosing probe or function, the variables its probe aliases
-    define, and the globals of the script."""
+def _in_scope(file: A.File, decls: Declarations, pos: Position) -> Iterator[Completion]:
+    """Before the library has loaded: locals and parameters of the enclosing probe or function, and the
+    globals of the script."""
     item = _enclosing_item(file, pos)
     globals_ = {g.name for g in decls.globals}
     if item is not None:
@@ -250,14 +256,23 @@ def _in_scope(snap: Snapshot, uri: str, file: A.File, decls: Declarations, pos: 
         for v in assigned_vars(item):
             if v.name not in globals_:
                 yield Completion(v.name, CompletionKind.VARIABLE, "local", sort_key="0")
-        names = [probe_point_text(p) for pp in _probe_points_of(item) for p in expand_probe_point(pp)]
-        for alias in aliases_reached(snap, uri, names):
-            for name in alias.locals:
-                if not name.startswith("_") and name not in globals_:
-                    doc = (alias.doc.param(name) or "") if alias.doc else ""
-                    yield Completion(name, CompletionKind.VARIABLE, f"from probe {alias.name}", doc, sort_key="0")
     for g in decls.globals:
         yield Completion(g.name, CompletionKind.GLOBAL, "global", sort_key="1")
+
+
+def _alias_variables(snap: Snapshot, uri: str, file: A.File, decls: Declarations,
+                     pos: Position) -> Iterator[Completion]:
+    """The variables the probe aliases of the enclosing probe set, read from the aliases' bodies."""
+    item = _enclosing_item(file, pos)
+    if item is None:
+        return
+    globals_ = {g.name for g in decls.globals}
+    names = [probe_point_text(p) for pp in _probe_points_of(item) for p in expand_probe_point(pp)]
+    for alias in aliases_reached(snap, uri, names):
+        for name in alias.locals:
+            if not name.startswith("_") and name not in globals_:
+                doc = (alias.doc.param(name) or "") if alias.doc else ""
+                yield Completion(name, CompletionKind.VARIABLE, f"from probe {alias.name}", doc, sort_key="0")
 
 
 def _enclosing_item(file: A.File, pos: Position) -> A.Node | None:

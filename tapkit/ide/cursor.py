@@ -1,6 +1,7 @@
 """What surrounds the cursor, read from raw tokens: the word being typed, the token before it, the
 region (probe header, body, `%(` condition, …), the probe-point components already written,
-and whether the cursor sits in a comment or string (where nothing is completed yet)."""
+and whether the cursor sits in a comment, a string (a @cast type, a probe point's argument) or
+embedded C."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Cursor:
     before: tuple[Token, ...]  # every token wholly before the prefix
     probe_path: tuple[str, ...] | None = None  # naming a probe point: the components before this one
     in_condition: bool = False  # in a probe point's `if (…)`: an expression
+    index: int = -1  # in a string: which of the lexed tokens it is (tokens after it: where it is used)
 
     @property
     def previous(self) -> Token | None:
@@ -62,7 +64,7 @@ def cursor_at(text: str, filename: str, offset: int, lexed: Lexed | None = None)
     if cur is not None:
         if (cur.type in ("STRING", "ARGSTR") and offset < cur.end_pos) or \
                 (cur.type == "JUNK" and cur.text.startswith('"')):
-            return Cursor(Spot.STRING, lexed.places[k], "", offset, tuple(toks[:k]))
+            return Cursor(Spot.STRING, lexed.places[k], "", offset, tuple(toks[:k]), index=k)
         if (cur.type == "EMBEDDED" and offset < cur.end_pos) or (cur.type == "JUNK" and cur.text.startswith("%{")):
             return Cursor(Spot.EMBEDDED, lexed.places[k], "", offset, tuple(toks[:k]))
         if cur.type in WORD_TYPES:

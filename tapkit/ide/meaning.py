@@ -7,7 +7,6 @@ lines, and the same pass-1 tree and diagnostics once spans are set aside.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 from tapkit.diagnostics import Span
@@ -15,6 +14,7 @@ from tapkit.syntax import ast as A
 from tapkit.syntax.parser import LibraryMacros, ParseResult, parse
 from tapkit.syntax.tokens import lex
 from tapkit.target import Target
+from tapkit.values import fields
 
 
 def meaning_changed(before: str, after: str, filename: str, target: Target, macros: LibraryMacros | None = None,
@@ -53,9 +53,8 @@ def shape(value: Any) -> Any:
     if isinstance(value, A.Comment):
         return ("Comment", value.kind, comment_text(value.text))
     if isinstance(value, A.Node):
-        return (type(value).__name__, *(shape(getattr(value, f.name)) for f in fields(value)  # type: ignore[arg-type]
-                                        if f.name != "span" and not f.name.endswith("_span")
-                                        and f.name != "definition"))
+        return (type(value).__name__, *(shape(getattr(value, f)) for f in fields(value)
+                                        if f != "span" and not f.endswith("_span") and f != "definition"))
     if isinstance(value, tuple):
         return tuple(shape(v) for v in value)
     if isinstance(value, Span):

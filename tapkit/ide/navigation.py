@@ -1,8 +1,8 @@
-"""Signature help, hover and go-to-definition from names alone (pass 1 and the library's declarations).
+"""Signature help, and hover and definition from names alone (pass 1 and the library's declarations).
 
-What needs resolution — the type of a variable, `$x` and `->` members, a local's definition,
-references, rename — belongs to the semantic pass and arrives in round two; the name-level
-answers here stay the fallback where the semantic pass knows nothing more.
+hover.py and references.py ask the semantic pass first (types, `$x` and `->` members, locals,
+references); the name-level answers here are their fallback where it knows nothing more (macros,
+probe aliases, built-in operators, and everything before the library has loaded).
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ def functions_named(snap: Snapshot, uri: str, name: str) -> list[FunctionInfo]:
 
 
 def aliases_named(snap: Snapshot, uri: str, name: str) -> list[AliasInfo]:
+    """The script's aliases of that name, else the library's (with their expansion read from their file)."""
     own = [a for a in snap.declarations(uri).aliases if a.name == name]
-    return own or list(snap.library.aliases.get(name, ()))
+    return own or [snap.library.expanded(a) for a in snap.library.aliases.get(name, ())]
 
 
 def aliases_reached(snap: Snapshot, uri: str, points: list[str], limit: int = 200) -> list[AliasInfo]:
@@ -68,10 +69,10 @@ def aliases_reached(snap: Snapshot, uri: str, points: list[str], limit: int = 20
 
     def named(name: str) -> list[AliasInfo]:
         hits = own.get(name) or list(library.get(name, ()))
-        if hits or "*" not in name:
-            return hits
-        return [a for table in (own, library) for n, aliases in table.items() if fnmatchcase(n, name)
-                for a in aliases][:limit]
+        if not hits and "*" in name:
+            hits = [a for table in (own, library) for n, aliases in table.items() if fnmatchcase(n, name)
+                    for a in aliases][:limit]
+        return [snap.library.expanded(a) for a in hits]
 
     todo = [p.rstrip("?!") for p in points]
     found: dict[int, AliasInfo] = {}
@@ -216,7 +217,7 @@ def _name_at(snap: Snapshot, uri: str, pos: Position) -> _Name | None:
     return None
 
 
-def hover(snap: Snapshot, uri: str, pos: Position) -> Hover | None:
+def name_hover(snap: Snapshot, uri: str, pos: Position) -> Hover | None:
     n = _name_at(snap, uri, pos)
     if n is None:
         return None
@@ -254,7 +255,7 @@ def hover(snap: Snapshot, uri: str, pos: Position) -> Hover | None:
     return Hover("\n\n---\n\n".join(parts), n.span)
 
 
-def definition(snap: Snapshot, uri: str, pos: Position) -> list[Span]:
+def name_definition(snap: Snapshot, uri: str, pos: Position) -> list[Span]:
     n = _name_at(snap, uri, pos)
     if n is None:
         return []

@@ -13,15 +13,15 @@ and configuration, shared between snapshots.
     snap = ws.snapshot()
     snap.parse("file:///repo/x.stp").diagnostics
 
-Round two adds `Snapshot.analysis(uri)`: tapkit.semantic's result for the program the
-document belongs to (the document plus the library), cached the same way.
+The semantic pass (tapkit.ide.program) reads the snapshot's `semantic` library and `options`
+(target, -I dirs, --debuginfo overrides); its results are cached here by content too.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -29,10 +29,12 @@ from types import MappingProxyType
 from urllib.parse import quote, unquote, urlsplit
 
 from tapkit.cache import content_hash
-from tapkit.ide.declarations import Declarations, LibraryIndex, Progress, declarations, load_library, macro_docs
+from tapkit.ide.declarations import Declarations, declarations, macro_docs
+from tapkit.ide.library import LibraryView, Progress, load_library
 from tapkit.ide.line_index import LineIndex
 from tapkit.ide.settings import Settings
 from tapkit.ide.structure import Place, places
+from tapkit.semantic import AnalysisOptions
 from tapkit.syntax.library import (
     collect_library_macros,
     library_files,
@@ -121,8 +123,9 @@ class Snapshot:
     roots: tuple[Path, ...]
     documents: Mapping[str, Document]
     macros: LibraryMacros
-    library: LibraryIndex
+    library: LibraryView
     tapset_roots: tuple[Path, ...]
+    options: AnalysisOptions  # what the semantic pass is run with
     _cache: _Cache = field(repr=False, compare=False)
 
     # ------------------------------------------------------------ documents
@@ -244,7 +247,7 @@ class Workspace:
         self._tapset_dir = tapset_dir if tapset_dir is not None else system_tapset_dir()
         self._documents: dict[str, Document] = {}
         self._cache = _Cache()
-        self._library = LibraryIndex()
+        self._library = LibraryView()
         self._library_key: object = None
         self.settings = Settings()
         self.target = Target()
@@ -279,24 +282,42 @@ class Workspace:
         return (self.target, self.settings.tapset_dirs, self._tapset_dir, self.macros.fingerprint)
 
     @property
-    def library(self) -> LibraryIndex:
+    def library(self) -> LibraryView:
         return self._library
 
     def library_is_current(self) -> bool:
         return self._library.loaded and self._library_key == self.library_key
 
-    def load_library(self, progress: Progress | None = None) -> LibraryIndex:
-        """Parse the tapset library for the current settings (blocking: run it on a thread).
+    def load_library(self, progress: Progress | None = None) -> LibraryView:
+        """Load the tapset library for the current settings (blocking: run it on a thread).
 
         A result for settings that changed while it loaded is not installed."""
         with self._lock:
             key = self.library_key
-            target, dirs, macros = self.target, self.settings.tapset_dirs, self.macros
-        index = load_library(target, dirs, macros, progress, self._tapset_dir)
+            target, dirs = self.target, self.settings.tapset_dirs
+        view = load_library(target, dirs, progress, self._tapset_dir)
         with self._lock:
             if key == self.library_key:
-                self._library, self._library_key = index, key
-        return index
+                self._library, self._library_key = view, key
+        return view
+
+    def index_debuginfo(self, progress: Callable[[int, int, str], None] | None = None) -> list[tuple[str, str]]:
+        """Open (indexing on first use, by build-id) every debuginfo file of the settings, so that the
+        semantic pass finds them ready; blocking. Returns (file, problem) for those that failed."""
+        from tapkit.debuginfo import DebuginfoError, open_debuginfo
+
+        with self._lock:
+            overrides = self.settings.debuginfo_overrides()
+        failed = []
+        for name, file in overrides.items():
+            def report(done: int, total: int, file: str = file) -> None:
+                if progress is not None:
+                    progress(done, total, Path(file).name)
+            try:
+                open_debuginfo(file, module=name if name != "*" else None, progress=report)
+            except (DebuginfoError, OSError) as e:
+                failed.append((file, str(e)))
+        return failed
 
     # ------------------------------------------------------------ documents
 
@@ -328,8 +349,10 @@ class Workspace:
     def snapshot(self) -> Snapshot:
         with self._lock:
             tapset_roots = tuple(_resolved(p) for p in (self._tapset_dir, *self.settings.tapset_dirs))
+            options = AnalysisOptions(self.target, tuple(str(d) for d in self.settings.tapset_dirs),
+                                      self.settings.debuginfo_overrides())
             return Snapshot(self.settings, self.target, self._roots, MappingProxyType(dict(self._documents)),
-                            self.macros, self._library, tapset_roots, self._cache)
+                            self.macros, self._library, tapset_roots, options, self._cache)
 
 
 def _resolved(p: Path) -> Path:

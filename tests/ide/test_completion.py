@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tapkit.ide import CompletionKind, Completions, Settings, Workspace, complete, path_to_uri
+from tapkit.ide import CompletionKind, Completions, Settings, Workspace, complete, path_to_uri, resolve_completion
 from tests.ide.conftest import FIXTURE_TAPSET, RELEASE, Docs, cursor
 
 K = CompletionKind
@@ -39,7 +39,9 @@ def test_probe_point_families_and_aliases(docs: Docs) -> None:
     assert labels(run(docs, "probe timer.|"))[:3] == ["hz(N)", "jiffies(N)", "ms(N)"]
     demo = run(docs, "probe demo.|")
     assert labels(demo) == ["open"]
-    assert "Defines: `flags`" in demo.items[0].documentation
+    assert demo.items[0].resolve == ("alias", "demo.open")  # what the alias's body defines is read on resolve
+    snap = docs.ws.snapshot()
+    assert "Defines: `flags`" in resolve_completion(snap, next(iter(snap.documents)), demo.items[0]).documentation
     assert labels(run(docs, "probe demo.open.|")) == ["return"]
     assert labels(run(docs, "probe begin, demo.o|")) == ["open"]
 
@@ -71,9 +73,9 @@ def test_body_offers_scope_functions_keywords(docs: Docs) -> None:
 def test_variables_an_alias_defines(docs: Docs) -> None:
     result = run(docs, "probe demo.open { |")
     by_label = {c.label: c for c in result.items}
-    assert by_label["flags"].detail == "from probe demo.open"
+    assert by_label["flags"].detail == "from probe demo.open: long"  # with the type the semantic pass inferred
     assert by_label["flags"].documentation == "the open flags"
-    assert by_label["filename"].detail == "from probe __demo.open"  # through the alias chain
+    assert by_label["filename"].detail == "from probe __demo.open: string"  # through the alias chain
     assert "_hidden" not in by_label
 
 
@@ -81,7 +83,10 @@ def test_sigils(docs: Docs) -> None:
     at = run(docs, "@define m(aa, bb) %( @| %)\n")
     assert {"@aa", "@bb", "@cast", "@count", "@demo_pick", "@m"} <= set(labels(at))
     assert labels(run(docs, "probe begin { x = @demo_p| }")) == ["@demo_pick"]
-    assert labels(run(docs, "probe begin { $| }")) == ["$$locals", "$$parms", "$$return", "$$vars"]
+    assert labels(run(docs, "probe begin { $| }")) == []  # begin has no target variables
+    # a DWARF probe whose debuginfo is not on this machine: what every such probe offers
+    generic = run(docs, 'probe kernel.function("no_such_function_here") { $| }')
+    assert labels(generic) == ["$$locals", "$$parms", "$$return", "$$vars"]
 
 
 def test_preprocessor_conditions_and_function_types(tmp_path: Path) -> None:

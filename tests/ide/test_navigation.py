@@ -69,4 +69,5 @@ def test_definition_of_functions_aliases_macros_and_variables(docs: Docs) -> Non
     assert (glob.line, glob.column) == (1, 8)
     own = definition(*docs.at("function demo_read(a) { return a }\nprobe begin { demo_r|ead(1) }\n"))
     assert [(s.line, s.column) for s in own] == [(1, 10)]  # the script's own function wins
-    assert definition(*docs.at("probe begin { lo|cal = 1 }")) == []  # locals: round two
+    [local] = definition(*docs.at("probe begin { local = 1; x = lo|cal }"))
+    assert (local.line, local.column, local.end_column) == (1, 15, 20)  # where it is first set

@@ -10,11 +10,12 @@ from tapkit.ide.settings import Settings, settings_from_json
 def test_full_object_with_relative_paths(tmp_path: Path) -> None:
     (tmp_path / "tapsets").mkdir()
     (tmp_path / "k.config").write_text("CONFIG_X=y\n")
+    (tmp_path / "m.ko").write_bytes(b"")
     s, problems = settings_from_json({"tapsetDirs": ["tapsets"], "release": " 6.1.0-56-amd64 ",
                                       "kernelConfig": "k.config", "debuginfo": ["m.ko"], "guruMode": True},
                                      [tmp_path])
     assert problems == ()
-    assert s == Settings((tmp_path / "tapsets",), "6.1.0-56-amd64", tmp_path / "k.config", (tmp_path / "m.ko",),
+    assert s == Settings((tmp_path / "tapsets",), "6.1.0-56-amd64", tmp_path / "k.config", (str(tmp_path / "m.ko"),),
                          True)
     target = s.target()
     assert target.release == "6.1.0-56-amd64" and target.guru_mode

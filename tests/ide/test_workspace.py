@@ -77,7 +77,7 @@ def test_library_loads_with_progress_and_reloads_on_new_settings(tmp_path: Path)
     calls: list[tuple[int, int, str]] = []
     index = ws.load_library(lambda done, total, what: calls.append((done, total, what)))
     assert index.loaded and ws.library_is_current()
-    assert calls[0] == (0, 1, "demo.stp") and calls[-1] == (1, 1, "done")
+    assert calls[0] == (0, 1, "tapset library") and calls[-1] == (1, 1, "done")
     assert [f.arity for f in index.functions["demo_read"]] == [1, 2]
     assert "demo_secret" not in index.functions  # private to its file
     assert index.macros["demo_pick"].doc is not None

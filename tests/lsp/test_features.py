@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -54,6 +54,12 @@ async def client(lsp_client: RecordingClient, root: Path) -> AsyncIterator[None]
     await lsp_client.shutdown_session()
 
 
+def own(diagnostics: Sequence[T.Diagnostic]) -> list[T.Diagnostic]:
+    """The diagnostics of the document itself: without stap's warning, on every script once the library is
+    loaded, that the workspace's broken tapset (tapsets/broken.stp, in an -I dir) is skipped."""
+    return [d for d in diagnostics if d.code != "parse.tapset-skipped"]
+
+
 def ended(client: RecordingClient) -> bool:
     return any(isinstance(v, T.WorkDoneProgressEnd) for values in client.progress_reports.values() for v in values)
 
@@ -76,14 +82,15 @@ async def test_diagnostics_follow_the_latest_version(client: RecordingClient, ro
     open_doc(client, uri, "probe begin {\n  x = \n}\n")
     await wait_until(lambda: any(p.uri == uri for p in client.published), what="diagnostics on open")
     [first] = [p for p in client.published if p.uri == uri]
-    assert first.version == 1 and first.diagnostics[0].code == "parse.expected-value"
-    assert first.diagnostics[0].range.start == T.Position(line=2, character=0)
+    [error] = own(first.diagnostics)
+    assert first.version == 1 and error.code == "parse.expected-value"
+    assert error.range.start == T.Position(line=2, character=0)
     for v in range(2, 8):  # typing fast: only the last version gets diagnosed
-        change_doc(client, uri, "probe begin {\n  x = " + "1" * (v - 1) + (" +" if v < 7 else "") + "\n}\n", v)
+        change_doc(client, uri, "probe begin {\n  println(" + "1" * (v - 1) + (" +" if v < 7 else "") + ")\n}\n", v)
     await wait_until(lambda: client.published[-1].uri == uri and client.published[-1].version == 7,
                      what="diagnostics of version 7")
     later = [p for p in client.published if p.uri == uri][1:]
-    assert [p.version for p in later] == [7] and not later[0].diagnostics
+    assert [p.version for p in later] == [7] and not own(later[0].diagnostics)
     seen = len(client.published)
     client.text_document_did_close(T.DidCloseTextDocumentParams(text_document=doc_id(uri)))
     await wait_until(lambda: any(p.uri == uri and not p.diagnostics for p in client.published[seen:]),
@@ -224,13 +231,13 @@ async def test_hover_and_definition(client: RecordingClient, root: Path) -> None
 
 async def test_settings_change_reaches_the_analysis(client: RecordingClient, root: Path) -> None:
     uri = (root / "guru.stp").as_uri()
-    open_doc(client, uri, "%{ int x; %}\nprobe begin {}\n")
+    open_doc(client, uri, "%{ int x; %}\nprobe begin { println(1) }\n")
     await wait_until(lambda: any(p.uri == uri for p in client.published), what="diagnostics")
-    assert [d.code for d in client.diagnostics[uri]] == ["parse.embedded-unprivileged"]
+    assert [d.code for d in own(client.diagnostics[uri])] == ["parse.embedded-unprivileged"]
     client.set_configuration({"tapsetDirs": ["tapsets"], "release": "6.1.0-56-amd64", "guruMode": True},
                              section="tapkit")
     client.workspace_did_change_configuration(T.DidChangeConfigurationParams(settings=None))  # "pull them"
-    await wait_until(lambda: not client.diagnostics[uri], what="diagnostics without the guru error")
+    await wait_until(lambda: not own(client.diagnostics[uri]), what="diagnostics without the guru error")
 
 
 async def test_workspace_folders_can_change(client: RecordingClient, root: Path,

@@ -1,0 +1,278 @@
+"""The semantic pass over the program a document is: what diagnostics, hover, references and completion read.
+
+Three runs of tapkit.semantic.analyze, each cached by the document's content and the configuration:
+
+    verdict(snap, uri)          stap -p2's judgement of a script (a normal run: optimizer, types, checks);
+                                for a tapset file, what resolution finds wrong in it (see below)
+    analysis(snap, uri)         the editor model of the whole document (analyze(editor=True)), with every
+                                function the document defines resolved, used or not
+    focused(snap, uri, offset)  completion's: the document with every probe but the one around offset left
+                                out (their text blanked, positions kept), and optionally the word being
+                                typed at offset replaced by PLACEHOLDER so that a half-typed `p->` parses
+
+The normal run and the editor run cannot be one: the optimizer elides what the editor must still
+see, and the editor run never reaches the optimizer's and type checker's verdicts. stap resolves a
+function only when something calls it; a tapset file being edited defines functions nothing calls, so
+the editor runs add a `probe never` (after the document's last line, its spans outside the text)
+that calls each of them.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from tapkit.cache import content_hash
+from tapkit.diagnostics import Diagnostic, Related, Severity, Span
+from tapkit.ide.structure import Region
+from tapkit.ide.workspace import Document, DocumentKind, Lexed, Snapshot
+from tapkit.semantic import Analysis, AnalysisOptions, ScriptFile, TapsetLibrary, analyze
+from tapkit.syntax import ast as A
+from tapkit.syntax.parser import ParseResult, parse
+from tapkit.values import replace
+
+PLACEHOLDER = "tapkit__here"  # what completion types at the cursor so the text around it parses
+USES_PROBE = "never"  # the probe the editor runs add to call every function of the document
+UNCLOSED = 1 << 62  # the end of an item that runs to the end of the text
+
+T = TypeVar("T")
+
+
+class _StapsLibrary(TapsetLibrary):
+    """The library as stap 4.8 treats a tapset file that does not parse: a warning and the file skipped
+    (tapkit.semantic fails the whole run instead; see the module docstring of tapkit.ide.diagnostics)."""
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        return ()
+
+
+def _stap_library(lib: TapsetLibrary) -> TapsetLibrary:
+    """A view of lib sharing its index and loaded trees, without pass-1 errors of its files."""
+    view = copy.copy(lib)
+    view.__class__ = _StapsLibrary
+    return view
+
+
+_views: dict[int, tuple[TapsetLibrary, TapsetLibrary]] = {}
+_views_lock = threading.Lock()
+
+
+def semantic_library(snap: Snapshot) -> TapsetLibrary | None:
+    lib = snap.library.semantic
+    if lib is None:
+        return None
+    with _views_lock:
+        hit = _views.get(id(lib))
+        if hit is None or hit[0] is not lib:
+            hit = _views[id(lib)] = (lib, _stap_library(lib))
+            for key in [k for k, (orig, _) in _views.items() if orig is not lib]:
+                del _views[key]  # one library in use at a time
+        return hit[1]
+
+
+def skipped_tapsets(snap: Snapshot, filename: str) -> list[Diagnostic]:
+    """stap's warning for each tapset file with parse errors, placed at the document's start."""
+    lib = snap.library.semantic
+    if lib is None:
+        return []
+    out = []
+    for entry in lib.index.files:
+        errors = [d for d in entry.diagnostics if d.is_error]
+        if errors and entry.path != filename:
+            out.append(Diagnostic(Severity.WARNING, "parse.tapset-skipped",
+                                  f'tapset "{entry.path}" has errors, and will be skipped',
+                                  Span(filename, 1, 1, 1, 1), kind="parse",
+                                  related=tuple(Related(d.message, d.span) for d in errors[:3])))
+    for d in lib.macros.diagnostics:
+        if d.is_error and d.span.file != filename:
+            out.append(replace(d, severity=Severity.WARNING, span=Span(filename, 1, 1, 1, 1),
+                                           related=(Related(d.message, d.span),)))
+    return out
+
+
+# ---------------------------------------------------------------- caching
+
+_flights: dict[object, threading.Lock] = {}
+_flights_lock = threading.Lock()
+
+
+def _cached(snap: Snapshot, what: object, key: object, compute: Callable[[], T]) -> T:
+    """The cached value for (what, key), computed once even when several threads ask at the same time."""
+    hit = snap._cache.get(what, key)
+    if hit is not None:
+        return hit  # type: ignore[return-value]
+    with _flights_lock:
+        lock = _flights.setdefault(what, threading.Lock())
+    with lock:
+        hit = snap._cache.get(what, key)
+        if hit is not None:
+            return hit  # type: ignore[return-value]
+        value = compute()
+        snap._cache.put(what, key, value)
+        return value
+
+
+def _key(snap: Snapshot, doc: Document, text: str) -> tuple[object, ...]:
+    lib = snap.library.semantic
+    return (content_hash(text), doc.kind, lib.fingerprint if lib is not None else None, snap.target,
+            tuple(sorted(snap.options.debuginfo.items())), snap.macros.fingerprint)
+
+
+def options_for(snap: Snapshot, doc: Document) -> AnalysisOptions:
+    """A tapset file is privileged code, as guru mode makes a script."""
+    if doc.kind is DocumentKind.SCRIPT or snap.options.target.guru_mode:
+        return snap.options
+    return dataclasses.replace(snap.options, target=replace(snap.options.target, guru_mode=True))
+
+
+# ---------------------------------------------------------------- the three runs
+
+def verdict(snap: Snapshot, uri: str) -> list[Diagnostic]:
+    """Pass 1 and 2 diagnostics of the document, in stap's order; pass 1 alone until the library is loaded."""
+    doc = snap.document(uri)
+    parsed = snap.parse(uri)
+    lib = semantic_library(snap)
+    if lib is None or doc.kind is DocumentKind.MACROS:
+        return list(parsed.diagnostics)
+
+    def run() -> list[Diagnostic]:
+        if doc.kind is DocumentKind.TAPSET:
+            a = analysis(snap, uri)
+            assert a is not None
+            last = doc.text.count("\n") + 1
+            return [d for d in a.diagnostics if d.span.file != doc.filename or d.span.line <= last]
+        a = analyze([ScriptFile(doc.filename, doc.text, parsed)], lib, options_for(snap, doc))
+        return skipped_tapsets(snap, doc.filename) + a.diagnostics
+
+    return _cached(snap, ("verdict", uri), _key(snap, doc, doc.text), run)
+
+
+def analysis(snap: Snapshot, uri: str) -> Analysis | None:
+    """The editor model of the whole document; None before the library is loaded or for a macro file."""
+    doc = snap.document(uri)
+    lib = semantic_library(snap)
+    if lib is None or doc.kind is DocumentKind.MACROS:
+        return None
+
+    def run() -> Analysis:
+        parsed = snap.parse(uri)
+        tree = with_uses(parsed.file, doc, snap, [i for i in parsed.file.items if isinstance(i, A.FunctionDecl)])
+        return analyze([ScriptFile(doc.filename, doc.text, replace(parsed, file=tree))], lib,
+                       options_for(snap, doc), editor=True)
+
+    return _cached(snap, ("analysis", uri), _key(snap, doc, doc.text), run)
+
+
+def focused(snap: Snapshot, uri: str, offset: int, typed: tuple[int, int] | None = None) -> Analysis | None:
+    """The editor model of the item around offset with the document's declarations. typed=(start, end):
+    the characters there (the word being completed, maybe empty) are replaced by PLACEHOLDER."""
+    doc = snap.document(uri)
+    lib = semantic_library(snap)
+    if lib is None or doc.kind is DocumentKind.MACROS:
+        return None
+    lexed = snap.lexed(uri)
+    text = focused_text(doc.text, lexed, offset)
+    if typed is not None:
+        text = text[:typed[0]] + PLACEHOLDER + text[typed[1]:]
+    text += closers(lexed, offset)
+    line = text.count("\n", 0, offset) + 1
+    column = offset - text.rfind("\n", 0, offset)
+
+    def run() -> Analysis:
+        parsed = parse(text, doc.filename, snap.target, snap.macros_for(doc),
+                       library=doc.kind is not DocumentKind.SCRIPT)
+        functions = [i for i in parsed.file.items if isinstance(i, A.FunctionDecl)
+                     and (i.span.line, i.span.column) <= (line, column) <= (i.span.end_line, i.span.end_column)]
+        tree = with_uses(parsed.file, doc, snap, functions, text)
+        return analyze([ScriptFile(doc.filename, text, ParseResult(tree, parsed.diagnostics))], lib,
+                       options_for(snap, doc), editor=True)
+
+    return _cached(snap, ("focused", uri), _key(snap, doc, text), run)
+
+
+def with_uses(tree: A.File, doc: Document, snap: Snapshot, functions: list[A.FunctionDecl],
+              text: str | None = None) -> A.File:
+    """tree with a `probe never` after the text's last line calling each function (so that it is resolved)."""
+    if not functions:
+        return tree
+    calls = []
+    for n, f in enumerate(functions):
+        args = ", ".join(f"{PLACEHOLDER}_{n}_{i}" for i in range(len(f.params)))
+        calls.append(f"{f.name}({args})")
+    lines = (doc.text if text is None else text).count("\n") + 1
+    source = "\n" * lines + f"probe {USES_PROBE} {{ {'; '.join(calls)} }}\n"
+    extra = parse(source, doc.filename, snap.target, None, library=doc.kind is not DocumentKind.SCRIPT)
+    return replace(tree, items=tree.items + extra.file.items)
+
+
+def in_document(span: Span | None, doc: Document) -> bool:
+    """span is in the document's own text (not in the uses the editor runs add past its end)."""
+    return span is not None and span.file == doc.filename and span.line <= doc.text.count("\n") + 1
+
+
+# ---------------------------------------------------------------- the item around a position
+
+def item_ranges(lexed: Lexed) -> list[tuple[int, int, bool]]:
+    """(start, end, is_probe) offsets of each top-level probe or alias, from raw tokens: `probe` at depth 0
+    to the `}` closing its body (the end of the text if it is not closed yet)."""
+    toks, places = lexed.tokens, lexed.places
+    out: list[tuple[int, int, bool]] = []
+    k = 0
+    while k < len(toks):
+        p = places[k]
+        if toks[k].type != "PROBE" or p.depth or p.parens or p.macros or p.region is not Region.TOP:
+            k += 1
+            continue
+        start, alias, j = toks[k].pos, False, k + 1
+        while j < len(toks) and not (toks[j].type == "LBRACE" and places[j].depth == 0 and not places[j].group):
+            if toks[j].type in ("EQUAL", "PLUSASSIGN") and places[j].parens == 0:
+                alias = True
+            j += 1
+        j = min(j + 1, len(toks))
+        while j < len(toks) and places[j].depth > 0:  # places[j]: the depth before token j
+            j += 1
+        unclosed = j == len(toks) and places[j].depth > 0  # still being typed: it runs to the end of the text
+        out.append((start, UNCLOSED if unclosed else toks[j - 1].end_pos, not alias))
+        k = j
+    return out
+
+
+_CLOSING = {"LPAR": ")", "LSQB": "]", "LBRACE": "}"}
+_OPENING = {"RPAR": "LPAR", "RSQB": "LSQB", "RBRACE": "LBRACE"}
+
+
+def closers(lexed: Lexed, offset: int) -> str:
+    """When the item around offset runs to the end of the text unclosed (the user is typing it): what
+    closes its open brackets, on a line after the text, so that the placeholder in it parses."""
+    ranges = item_ranges(lexed)
+    if not ranges or ranges[-1][1] != UNCLOSED or offset < ranges[-1][0]:
+        return ""
+    start = ranges[-1][0]
+    stack: list[str] = []
+    for tok in lexed.tokens:
+        if tok.pos < start:
+            continue
+        if tok.type in _CLOSING:
+            stack.append(tok.type)
+        elif tok.type in _OPENING and stack and stack[-1] == _OPENING[tok.type]:
+            stack.pop()
+    return "\n" + "".join(_CLOSING[t] for t in reversed(stack)) if stack else ""
+
+
+def focused_text(text: str, lexed: Lexed, offset: int) -> str:
+    """text with every probe but the one around offset blanked to spaces (newlines kept: offsets, lines
+    and columns all hold)."""
+    out: list[str] = []
+    done = 0
+    for start, end, is_probe in item_ranges(lexed):
+        if not is_probe or start <= offset <= end:
+            continue
+        out.append(text[done:start])
+        out.append("\n".join(" " * len(line) for line in text[start:end].split("\n")))
+        done = end
+    out.append(text[done:])
+    return "".join(out)
