@@ -148,9 +148,11 @@ class _MarkArgument:
 class LiveBinder:
     """TargetBinder for live probes (see the module docstring)."""
 
-    def __init__(self, plans: dict[int, SitePlan], symbol_address: Callable[[str, str], int]) -> None:
+    def __init__(self, plans: dict[int, SitePlan], symbol_address: Callable[[str, str], int],
+                 symbol_resolver: Callable[[str, str], Callable[[Context], int]]) -> None:
         self.plans = plans
         self.symbol_address = symbol_address
+        self.symbol_resolver = symbol_resolver
 
     def variable(self, site: int, name: str) -> Any:
         plan = self.plans.get(site)
@@ -192,5 +194,9 @@ class LiveBinder:
     def global_address(self, module: str, name: str) -> int:
         return self.symbol_address(module, name)
 
+    def global_resolver(self, module: str, name: str) -> Callable[[Context], int]:
+        return self.symbol_resolver(module, name)
+
 
 __all__ = ["LiveBindError", "LiveBinder", "SitePlan"]
+

@@ -80,7 +80,7 @@ class LiveSource:
         self.program = program
         self.sites = sites
         self.live = engine
-        self.binder = LiveBinder({s.site.index: s.plan for s in sites}, self._symbol_address)
+        self.binder = LiveBinder({s.site.index: s.plan for s in sites}, self._symbol_address, self._symbol_resolver)
         self.failure: str | None = None
 
     @property
@@ -103,23 +103,44 @@ class LiveSource:
     def serves(self, site: ProbeSite) -> bool:
         return is_live_site(site)
 
-    def _symbol_address(self, module: str, name: str) -> int:
-        """@var("name", "process(\"PATH\")"): a global's address, known before the run only in a
-        non-PIE executable (a PIE's load address is chosen at exec)."""
+    def _symbol(self, module: str, name: str) -> tuple[str, int, bool]:
+        """@var("name", MODULE) in a user-space file: (path, link-time address, position independent)."""
         from tapkit.runtime.live.elfimage import ElfImage
 
         m = _QUOTED.search(module)
-        path = resolve_path(m.group(2)) if m else None
-        if path is None:
-            raise LiveBindError(f"@var(\"{name}\", \"{module}\"): name the executable as process(\"PATH\")")
+        spec = m.group(2) if m else module
+        if "/" not in spec:
+            raise LiveBindError(f"@var(\"{name}\", \"{module}\"): name the executable or library by its path")
+        path = resolve_path(spec)
         image = ElfImage.load(path)
-        if image.pie:
-            raise LiveBindError(f"@var(\"{name}\") in {path}: a PIE executable's globals move at each run; "
-                                "tapkit places @var only in non-PIE executables (gcc -no-pie)")
         sym = image.by_name.get(name)
         if sym is None:
             raise LiveBindError(f"unable to find global '{name}' in {path}")
-        return int(sym.address)
+        return path, int(sym.address), image.pie
+
+    def _symbol_address(self, module: str, name: str) -> int:
+        path, address, pie = self._symbol(module, name)
+        if pie:
+            raise LiveBindError(f"@var(\"{name}\") in {path}: its address is known only in a running process")
+        return address
+
+    def _symbol_resolver(self, module: str, name: str) -> Any:
+        """The global's address in the process a hit is in: link-time address plus that file's load bias."""
+        from tapkit.runtime.errors import StapError
+        from tapkit.runtime.live.space import same_file
+
+        path, address, pie = self._symbol(module, name)
+        if not pie:
+            return lambda ctx: address
+
+        def at_hit(ctx: Any) -> int:
+            space = getattr(ctx, "space", None)
+            for mod in space.modules if space is not None else ():
+                if mod.path == path or same_file(mod.path, mod.inode, path):
+                    return int(address + mod.bias)
+            raise StapError(f"@var(\"{name}\"): {path} is not loaded in this process")
+
+        return at_hit
 
     # ---- EventSource ----
 

@@ -86,3 +86,8 @@ def debug_frame_only() -> Path:
     """basic.c with .debug_frame instead of .eh_frame (no unwind tables in the loaded image)."""
     return build("basic-debug-frame", [SOURCES / "basic.c"], "-O2", "-fno-asynchronous-unwind-tables",
                  "-fno-unwind-tables")
+
+
+@pytest.fixture(scope="session")
+def looper() -> Path:
+    return build("looper", [SOURCES / "looper.c"], "-O0")

@@ -26,6 +26,8 @@ Target variables: the binder an event source provides
     binder.variable(site_index, "adc")  -> VariableAccess: read(ctx) -> int, address(ctx) -> int,
                                           write(ctx, value) (guru `$adc = v`); "return" is $return
     binder.global_address(module, name) -> int   (@var("name", "module"))
+    binder.global_resolver(module, name) -> Callable[[ctx], int]   optional; preferred when present (an
+                                          address known only per hit: a PIE's globals, shared libraries)
 
   tapkit.runtime.replay implements it over a fixture; a live source can hand out
   tapkit.runtime.live.variables.resolve_variable(...)/resolve_return(...) objects, which have the

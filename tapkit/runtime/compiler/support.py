@@ -370,3 +370,13 @@ def pretty_vars(ctx: Context, entries: tuple[tuple[str, Any, str], ...]) -> str:
                 continue
             out.append(f"{name}=0x{value & 0xFFFFFFFFFFFFFFFF:x}")
     return cstr(" ".join(out))
+
+
+def global_resolver(binder: Any, module: str, name: str) -> Callable[[Context], int]:
+    """@var("name", "module")'s address per hit: the binder's resolver if it has one, else a constant."""
+    resolver = getattr(binder, "global_resolver", None)
+    if resolver is not None:
+        found: Callable[[Context], int] = resolver(module, name)
+        return found
+    address = binder.global_address(module, name)
+    return lambda ctx: address

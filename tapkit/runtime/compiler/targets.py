@@ -8,6 +8,8 @@ module global -- is asked through the binder the engine hands the program (Targe
     _targets.variable(site_index, "adc")  -> an object with read(ctx) -> int, address(ctx) -> int,
                                               write(ctx, value)        ($adc, $return, guru writes)
     _targets.global_address(module, name) -> int                      (@var("name", "module"))
+    _targets.global_resolver(module, name) -> (ctx -> int), optional: an address known only at a hit
+                                              (a PIE executable's globals move at each exec)
 
 The live engine (tapkit.runtime.live) and the replay engine (tapkit.runtime.replay) implement it.
 """
@@ -139,8 +141,8 @@ class TargetCompiler:
             var = _find_global(info, name, cu)
             if var is not None:
                 addr = self.unit.consts.names.fresh("GV")
-                self.unit.bindings.append(f"{addr} = _targets.global_address({module!r}, {name!r})")
-                return Place(addr, True, var.type), info, self._user_space(module)
+                self.unit.bindings.append(f"{addr} = _global_resolver(_targets, {module!r}, {name!r})")
+                return Place(f"{addr}(ctx)", True, var.type), info, self._user_space(module)
         raise CompileError(f"unable to find global '{name}'", e.span)
 
     def _cast_type(self, e: ir.Target) -> tuple[Debuginfo, int]:
@@ -252,6 +254,10 @@ class TargetCompiler:
 
         if e.kind == "var" and e.name.startswith("$$"):
             return self.pretty(c, e)
+        if e.kind == "var" and self.probe is not None and self.probe.context.family == "sdt":
+            if e.components or e.addressof or self.site is None or not e.name[1:4] == "arg":
+                raise CompileError(f"{e.name}: SDT marker probes read $arg1...$argN as plain values here", e.span)
+            return f"{self.variable_access(self.site, e.name[1:])}.read(ctx)"
         place, info, user, member = self._walk(c, e)
         if e.addressof:
             if not place.in_memory:

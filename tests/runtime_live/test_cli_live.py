@@ -1,0 +1,220 @@
+"""`tapkit run` with live process probes, through the real command line on small gcc -g programs."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.tooling import fixture_cache, require_tool
+
+TAPKIT = [sys.executable, "-m", "tapkit.cli", "run"]
+
+
+def tapkit_run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TAPKIT, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          stdin=subprocess.DEVNULL)
+
+
+def script(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.stp"
+    path.write_text(text)
+    return path
+
+
+def looper_sum(n: int) -> int:
+    return sum(3 * i + 1 for i in range(n))
+
+
+def test_calls_returns_timers_and_end_in_one_script(afsim: dict[str, Path], tmp_path: Path) -> None:
+    exe = afsim["O0"]
+    s = script(tmp_path, f'''
+global calls, rets, ticks
+probe begin {{ printf("begin target set %d\\n", target() > 0) }}
+probe process("{exe}").function("afs_*").call {{ calls[probefunc()]++ }}
+probe process("{exe}").function("afs_linux_writepage").return {{ rets <<< $return }}
+probe timer.ms(5) {{ ticks++ }}
+probe process("{exe}").begin {{ printf("process begin is target %d\\n", pid() == target()) }}
+probe process("{exe}").end {{ printf("process end\\n") }}
+probe end {{
+  foreach (f in calls+) printf("%s %d\\n", f, calls[f])
+  printf("min %d max %d count %d ticks>0 %d\\n", @min(rets), @max(rets), @count(rets), ticks > 0)
+}}
+''')
+    proc = tapkit_run("-c", f"{exe} 400 4 3", str(s))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "begin target set 1"
+    assert lines[1] == "process begin is target 1"
+    assert "afsim: 400 writes, 100 failed with EIO, 3 readdirs, dcache[0] readers 0" in lines
+    assert "process end" in lines
+    counts = dict(line.split() for line in lines[-6:-1])
+    assert counts == {"afs_linux_readdir": "3", "afs_dir_GetVerifiedBlob": "3", "afs_PutDCache": "403",
+                      "afs_GetDCache": "403", "afs_linux_writepage": "400"}
+    assert lines[-1] == "min -5 max 0 count 400 ticks>0 1"
+
+
+@pytest.mark.parametrize("opt", ["O0", "O2"])
+def test_statement_parms_entry_values_and_locals(afsim: dict[str, Path], tmp_path: Path, opt: str) -> None:
+    exe = afsim[opt]
+    s = script(tmp_path, f'''
+probe process("{exe}").statement("afs_linux_readdir@afsim.c:169") {{ printf("code %d blobno %d\\n", $code, $blobno) }}
+probe process("{exe}").function("afs_dir_GetVerifiedBlob").return {{
+  printf("blob %d return %d parms [%s] index %d\\n", $blobno, $return, $$parms, $tdc->index)
+}}
+probe process("{exe}").function("afs_GetDCache") {{ if ($abyte == 0) printf("%s\\n", $$parms) }}
+''')
+    proc = tapkit_run("-c", f"{exe} 0 4 2", str(s))
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if not line.startswith("afsim:")]
+    assert len(lines) == 6, proc.stdout
+    assert re.fullmatch(r"avc=0x[0-9a-f]+ abyte=0x0", lines[0])
+    assert re.fullmatch(r"blob 0 return 0 parms \[tdc=0x[0-9a-f]+ blobno=0x0\] index 0", lines[1])
+    assert lines[2] == "code 0 blobno 0"
+    assert lines[4].startswith("blob 1 return 0 parms [tdc=0x") and lines[4].endswith(" blobno=0x1] index 0")
+    assert lines[5] == "code 0 blobno 1"
+
+
+def test_guru_return_write_is_fault_injection(afsim: dict[str, Path], tmp_path: Path) -> None:
+    exe = afsim["O2"]
+    s = script(tmp_path, f'probe process("{exe}").function("afs_dir_GetVerifiedBlob").return '
+                         '{ $return = -1 }\n')
+    refused = tapkit_run("-c", f"{exe} 0 4 2", str(s))
+    assert refused.returncode == 1
+    assert "write to target variable not permitted; need stap -g" in refused.stderr
+    proc = tapkit_run("-g", "-c", f"{exe} 0 4 2", str(s))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "afsim: 0 writes, 0 failed with EIO, 2 readdirs, dcache[0] readers 2\n"
+
+
+def test_strings_casts_globals_and_backtraces(basic: dict[str, Path], tmp_path: Path) -> None:
+    exe = basic["O0-pie"]
+    s = script(tmp_path, f'''
+probe process("{exe}").function("label") {{
+  printf("s=%s quoted=%s\\n", user_string($s), user_string_quoted($s))
+  printf("counter %d\\n", @var("counter", "{exe}"))
+}}
+probe process("{exe}").function("point_y") {{
+  printf("x %d y %d\\n", @cast($p, "point", "{exe}")->x, $p->y)
+  printf("%s|%s\\n", usymname(uaddr()), ubacktrace() != "" ? "bt" : "none")
+  print_ubacktrace()
+}}
+''')
+    proc = tapkit_run("-c", str(exe), str(s))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert 's=hello quoted="hello"' in out and "counter 7" in out and "x 3 y -4" in out
+    assert "point_y|bt" in out
+    frames = [line for line in out if line.startswith(" 0x")]
+    assert re.search(r" : point_y\+0x0/0x[0-9a-f]+ \[", frames[0])
+    assert re.search(r" : main\+0x[0-9a-f]+/0x[0-9a-f]+ \[", frames[1])
+
+
+def test_library_and_inline_probes(libraries: dict[str, Path], afsim: dict[str, Path], tmp_path: Path) -> None:
+    exe, lib = libraries["exe"], libraries["lib"]
+    s = script(tmp_path, f'''
+global n
+probe process("{exe}").library("{lib}").function("lib_entry") {{ n[$v]++ }}
+probe end {{ foreach (v+ in n) printf("%d:%d ", v, n[v]); println("") }}
+''')
+    proc = tapkit_run("-c", str(exe), str(s))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(proc.stdout.splitlines()) == ["0:1 1:1 2:1 ", "linked 49"]
+    s2 = script(tmp_path, f'global locks\nprobe process("{afsim["O2"]}").function("ObtainReadLock").inline '
+                          '{ locks++ }\nprobe end { printf("inline hits %d\\n", locks) }\n')
+    proc = tapkit_run("-c", f"{afsim['O2']} 6 4 2", str(s2))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "inline hits 8"
+
+
+def test_sdt_markers(markers: Path, tmp_path: Path) -> None:
+    s = script(tmp_path, f'''
+probe process("{markers}").mark("args") {{ printf("%d %d %d %d\\n", $arg1, $arg2, $arg3, $arg4) }}
+probe process("{markers}").mark("guarded") {{ printf("guarded %d\\n", $arg1) }}
+''')
+    proc = tapkit_run("-c", f"{markers} 2", str(s))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "markers 2 guarded 2" in lines  # the program's own line (the semaphore was raised for it)
+    assert [line for line in lines if not line.startswith("markers")] == [
+        "0 -1 5000000000 100", "guarded 0", "1 -2 5000000001 200", "guarded 10"]
+
+
+def test_exit_ends_the_session_and_the_command_goes_on(looper: Path, tmp_path: Path) -> None:
+    s = script(tmp_path, f'global n\nprobe process("{looper}").function("work") {{ if (++n == 5) exit() }}\n'
+                         'probe end { printf("end after %d\\n", n) }\n')
+    proc = tapkit_run("-c", f"{looper} 200 1000", str(s))  # the looper outlives tapkit; the pipe waits for it
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "end after 5" in lines
+    assert lines[-1] == f"looper done sum {looper_sum(200)}"
+
+
+def test_sigint_runs_end_probes_and_leaves_the_command_intact(looper: Path, tmp_path: Path) -> None:
+    out = tmp_path / "looper.out"
+    s = script(tmp_path, f'global n\nprobe process("{looper}").function("work") {{ n++ }}\n'
+                         'probe end { printf("end ran, hits>0 %d\\n", n > 0) }\n')
+    with open(out, "w") as sink:
+        tap = subprocess.Popen([*TAPKIT, "-o", str(tmp_path / "tap.out"), "-c",
+                                f"sh -c '{looper} 1500 1000 > {out}'", str(s)],
+                               stdout=sink, stderr=subprocess.PIPE, text=True)
+    # the probe is in the looper (sh execs it): wait until it runs, then interrupt tapkit
+    deadline = time.monotonic() + 30
+    while "ready" not in out.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    tap.send_signal(signal.SIGINT)
+    _, err = tap.communicate(timeout=60)
+    assert tap.returncode == 0, err
+    assert (tmp_path / "tap.out").read_text() == "end ran, hits>0 1\n"
+    pid = int(out.read_text().split()[1])
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline + 30:
+        time.sleep(0.05)
+    assert out.read_text().splitlines()[-1] == f"looper done sum {looper_sum(1500)}"
+
+
+def test_attach_with_dash_x(looper: Path, tmp_path: Path) -> None:
+    prog = subprocess.Popen([str(looper), "2000", "1000"], stdout=subprocess.PIPE, text=True)
+    assert prog.stdout is not None
+    ready = prog.stdout.readline()
+    assert ready == f"ready {prog.pid}\n"
+    s = script(tmp_path, f'global n\nprobe process("{looper}").function("work") {{ if (pid() == target()) n++; '
+                         'if (n == 20) exit() }\nprobe end { printf("hits %d\\n", n) }\n')
+    proc = tapkit_run("-x", str(prog.pid), str(s))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "hits 20\n"
+    rest, _ = prog.communicate(timeout=60)
+    assert prog.returncode == 0 and rest == f"looper done sum {looper_sum(2000)}\n"
+
+
+def test_functions_from_elf_symbols_without_debuginfo(tmp_path: Path) -> None:
+    gcc = require_tool("gcc")
+    src = Path(__file__).resolve().parent / "fixtures" / "looper.c"
+    exe = fixture_cache() / "live" / "looper-nodebug"
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([gcc, "-O0", "-o", str(exe), str(src)], check=True)
+    s = script(tmp_path, f'global n\nprobe process("{exe}").function("work") {{ n++ }}\n'
+                         f'probe process("{exe}").function("work").return {{ n += 100 }}\n'
+                         'probe end { printf("%d\\n", n) }\n')
+    proc = tapkit_run("-c", f"{exe} 7 0", str(s))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "707"
+
+
+def test_refusals_name_the_reason(afsim: dict[str, Path], tmp_path: Path) -> None:
+    exe = afsim["O0"]
+    s = script(tmp_path, f'probe process("{exe}").function("afs_PutDCache") {{ println($nosuch) }}\n')
+    proc = tapkit_run("-c", f"{exe} 1 4 0", str(s))
+    assert proc.returncode == 1
+    assert "unable to find local 'nosuch'" in proc.stderr
+    s = script(tmp_path, f'probe process("{exe}").function("afs_PutDCache") {{ println(1) }}\n')
+    proc = tapkit_run(str(s))
+    assert proc.returncode == 1 and "give -c CMD (tapkit starts it) or -x PID" in proc.stderr
+    proc = tapkit_run("-c", "/nonexistent/prog", str(s))
+    assert proc.returncode == 1 and "No such file or directory: /nonexistent/prog" in proc.stderr
