@@ -45,8 +45,8 @@ def code_actions(snap: Snapshot, uri: str, span: Span) -> list[CodeAction]:
     out: list[CodeAction] = []
     declared: set[str] = set()
     for d in document_diagnostics(snap, uri):
-        if not _overlaps(d.span, span):
-            continue
+        if not _overlaps(d.span, span) and not any(_overlaps(f.span, span) for f in d.fixes):
+            continue  # (a fix may replace a word beside what the diagnostic underlines: `->` vs the member)
         for i, f in enumerate(d.fixes):
             if f.span.file == doc.filename:
                 out.append(CodeAction(f.title, QUICKFIX, (TextEdit(f.span, f.new_text),), d, preferred=i == 0))

@@ -70,7 +70,7 @@ def references(snap: Snapshot, uri: str, sym: Symbol, include_definition: bool =
 def _token_at(snap: Snapshot, uri: str, pos: Position) -> tuple[int, Token] | None:
     lexed = snap.lexed(uri)
     offset = snap.lines(uri).offset(pos)
-    k = bisect_right(lexed.ends, offset - 1)
+    k = bisect_right(lexed.ends, offset)  # the first token ending after offset
     if k < len(lexed.tokens) and lexed.tokens[k].pos <= offset < lexed.tokens[k].end_pos:
         return k, lexed.tokens[k]
     return None
