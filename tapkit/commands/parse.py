@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         kwargs["kernel_config_file"] = args.kernel_config
     target = Target(**kwargs)  # type: ignore[arg-type]
 
-    lib = library_files(target, args.include)
+    lib = library_files(target, args.include, scripts=False)  # the macros are all pass 1 of one file needs
     macros = collect_library_macros(lib.macro_files, target)
     roots = [system_tapset_dir().resolve()] + [Path(d).resolve() for d in args.include]
 

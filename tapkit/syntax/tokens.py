@@ -8,7 +8,7 @@ grammar can stay context free; comments are kept on the side for the editor.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tapkit.values import Value
 
@@ -123,6 +123,11 @@ class Token:
     def __repr__(self) -> str:
         return f"Token({self.type}, {self.text!r}, {self.line}:{self.column})"
 
+    def __reduce__(self) -> tuple[Callable[..., Token], tuple[object, ...]]:
+        # positional: the cached library macros load ~4x faster than from the slots' state dicts
+        return (_rebuild_token, (self.type, self.text, self.file, self.line, self.column, self.end_line,
+                                 self.end_column, self.pos, self.end_pos, self.origin, self.chain))
+
     def expanded_at(self, anchor: Token, chain: Token) -> Token:
         """A copy placed at anchor (the call site in the parsed file), remembering where it came from."""
         t = Token(self.type, self.text, anchor.file, anchor.line, anchor.column, anchor.end_line,
@@ -150,6 +155,14 @@ class Token:
 
 
 _KEYWORD_TYPES = frozenset(KEYWORDS.values())
+
+
+def _rebuild_token(type: str, text: str, file: str, line: int, column: int, end_line: int, end_column: int,
+                   pos: int, end_pos: int, origin: Token | None, chain: Token | None) -> Token:
+    t = Token(type, text, file, line, column, end_line, end_column, pos, end_pos)
+    t.origin = origin
+    t.chain = chain
+    return t
 
 
 class RawComment(Value):
