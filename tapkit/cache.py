@@ -18,9 +18,9 @@ def cache_dir(*parts: str) -> Path:
 
 
 try:  # the same blake2b as hashlib's, without hashlib's start-up cost (it loads OpenSSL: ~3 ms)
-    from _blake2 import blake2b
+    from _blake2 import blake2b as blake2b
 except ImportError:  # pragma: no cover - a Python built without _blake2
-    from hashlib import blake2b
+    from hashlib import blake2b as blake2b
 
 
 def content_hash(data: bytes | str) -> str:

@@ -7,13 +7,14 @@ size and mtime match what was indexed, or else its content hash; otherwise it is
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tapkit.cache import cache_dir
+from tapkit.cache import blake2b, cache_dir, content_hash
 from tapkit.debuginfo.elf import ElfFile
 from tapkit.debuginfo.index import Debuginfo
 from tapkit.debuginfo.model import DebuginfoError, Progress
@@ -72,9 +73,7 @@ def module_name(file: str) -> str:
 
 
 def file_hash(file: str) -> str:
-    import hashlib  # only when a file is indexed or its cached index needs confirming
-
-    h = hashlib.blake2b(digest_size=16)
+    h = blake2b(digest_size=16)
     with open(file, "rb") as fh:
         while chunk := fh.read(1 << 20):
             h.update(chunk)
@@ -96,8 +95,16 @@ def _cached(db_path: Path, file: str, st: os.stat_result, module: str) -> Debugi
     if meta.get("format_version") != FORMAT_VERSION or meta.get("size") != st.st_size:
         return None
     same_file = meta.get("path") == file and meta.get("mtime_ns") == st.st_mtime_ns
-    if not same_file and meta.get("content_hash") != file_hash(file):
-        return None
+    if not same_file:
+        # another copy of the indexed build (an installed module, a test's copy): hashing it (~50 ms for
+        # openafs.ko) is done once; an empty marker remembers this path, size and mtime had that content
+        stamp = "\0".join([file, str(st.st_size), str(st.st_mtime_ns), str(meta.get("content_hash"))])
+        marker = db_path.with_name(f"{db_path.name}.{content_hash(stamp)}.same")
+        if not marker.exists():
+            if meta.get("content_hash") != file_hash(file):
+                return None
+            with contextlib.suppress(OSError):
+                marker.touch()
     return Debuginfo(db_path, file, module)
 
 

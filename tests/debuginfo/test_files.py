@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tapkit.debuginfo import DebuginfoError, open_debuginfo
+from tapkit.debuginfo import DebuginfoError, files, open_debuginfo
 from tapkit.debuginfo.dwarf import DwarfSections
 from tapkit.debuginfo.elf import ElfFile
 from tapkit.debuginfo.files import index_path
@@ -121,6 +121,35 @@ def test_index_is_built_once_and_rebuilt_when_the_file_changes(tmp_path: Path, m
     db.write_bytes(b"not sqlite")
     os.utime(copy, ns=(2, 2))
     assert open_debuginfo(copy).meta["types"] == first.meta["types"]
+
+
+def test_a_copy_of_an_indexed_file_is_hashed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  builds: Builds) -> None:
+    monkeypatch.setenv("TAPKIT_CACHE_DIR", str(tmp_path / "cache"))
+    hashed: list[str] = []
+    real_hash = files.file_hash
+
+    def counted(file: str) -> str:
+        hashed.append(file)
+        return real_hash(file)
+
+    monkeypatch.setattr(files, "file_hash", counted)
+    original, copy = tmp_path / "prog", tmp_path / "installed-prog"
+    shutil.copy(builds.dw5, original)
+    shutil.copy(builds.dw5, copy)
+    db = open_debuginfo(original).db_path
+    hashed.clear()
+    assert open_debuginfo(copy).db_path == db and hashed == [str(copy)]
+    assert open_debuginfo(copy).db_path == db and hashed == [str(copy)]  # the second time: no hashing
+    # the copy changed (same size, new mtime): hashed again, and indexed again since its content differs
+    data = bytearray(copy.read_bytes())
+    sec = ElfFile(str(copy)).section(".debug_str")
+    assert sec is not None
+    data[sec.offset + 1] ^= 0x20
+    copy.write_bytes(bytes(data))
+    os.utime(copy, ns=(3, 3))
+    rebuilt = open_debuginfo(copy)
+    assert hashed.count(str(copy)) >= 2 and rebuilt.meta["path"] == str(copy)
 
 
 def test_files_without_debug_information_say_so(tmp_path: Path, builds: Builds) -> None:
