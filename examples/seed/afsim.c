@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
+#include <unistd.h>  /* getpid: locks record their last reader, as OpenAFS does with INSTRUMENT_LOCKS */
 
 #define NOINLINE __attribute__((noinline))
 #define NDCACHE 8
@@ -89,7 +89,7 @@ static struct vcache the_vcache;
 static long iteration;
 static long fail_every = 4;
 
-static void ObtainReadLock(struct afs_lock *lock) { lock->readers_reading++; lock->pid_last_reader = 1; }
+static void ObtainReadLock(struct afs_lock *lock) { lock->readers_reading++; lock->pid_last_reader = getpid(); }
 static void ReleaseReadLock(struct afs_lock *lock) { lock->readers_reading--; }
 
 NOINLINE struct dcache *afs_GetDCache(struct vcache *avc, afs_size_t abyte)
