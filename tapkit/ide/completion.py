@@ -176,7 +176,10 @@ def resolve_completion(snap: Snapshot, uri: str, item: Completion) -> Completion
         if aliases:
             a = aliases[0]
             detail = "probe alias" + (f" = {', '.join(a.points)}" if a.points else "")
-            return dataclasses.replace(item, detail=detail, documentation=_alias_doc(a), resolve=())
+            # what a probe on it can read: its own body's variables and those of the aliases it expands to
+            names = dict.fromkeys(v for b in (a, *aliases_reached(snap, uri, list(a.points))) for v in b.locals)
+            return dataclasses.replace(item, detail=detail, resolve=(),
+                                       documentation=_alias_doc(dataclasses.replace(a, locals=tuple(names))))
     return dataclasses.replace(item, resolve=())
 
 
