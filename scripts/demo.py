@@ -102,10 +102,29 @@ def demo_gen() -> int:
     return 0 if result.ok else 1
 
 
+def demo_live() -> int:
+    """tapkit run, live: the seed's case study 2 on examples/seed/afsim -- fault injection, and the
+    afs_PutDCache check catching the read lock it leaks (process probes placed with ptrace)."""
+    import tempfile
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    seed = repo / "examples" / "seed"
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["gcc", "-g", "-O0", "-o", f"{tmp}/afsim", str(seed / "afsim.c")], check=True)
+        argv = ["run", "-g", "-I", str(seed / "tapset"), "-c", "./afsim 0 4 2", str(seed / "cs2-lock-leak.stp")]
+        print("\n== live probes: the seed's case study 2 on afsim (examples/seed), from its directory")
+        print(f"   tapkit {' '.join(argv).replace(str(repo) + '/', '')}")
+        sys.stdout.flush()
+        code = subprocess.call([sys.executable, "-m", "tapkit.cli", *argv], cwd=tmp)
+    print(f"   exit status {code}")
+    return code
+
+
 def main() -> int:
     code = subprocess.call([sys.executable, "-m", "tapkit.cli", "--help"])
     print()
-    return code or demo_parse() or demo_gen()
+    return code or demo_parse() or demo_gen() or demo_live()
 
 
 if __name__ == "__main__":
