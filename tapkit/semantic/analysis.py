@@ -142,6 +142,7 @@ def analyze(files: Sequence[ScriptFile], library: TapsetLibrary, options: Analys
                         dict(s.functions), list(s.globals), model)
     try:
         if symbols_pass(s) == 0:
+            specialized_functions(s)
             stage = "conditions"
             if conditions_pass(s) == 0:
                 stage = "optimize"
@@ -199,6 +200,48 @@ def symbols_pass(s: Session, editor: bool = False) -> int:
                     expand_function_targets(s, fd)
                     resolver.function(fd)
     return s.errors.count
+
+
+def specialized_functions(s: Session) -> None:
+    """Functions stap 4.8 copies per DWARF probe lose their parameters' declared types.
+
+    A function that needs its caller's probe context (`$var`, @cast or @var without a module, an
+    autocast `p->m`) is specialized for each DWARF probe that calls it, and the copy's parameters
+    start untyped: `f(lock:long)` called with a string then reports the mismatch inside f, where the
+    parameter is used as a long, not at the call. Functions also reached from other probes keep
+    their declarations (stap keeps the original for those)."""
+    from tapkit.semantic.effects import reachable_functions
+    from tapkit.semantic.targets import resolve_target
+
+    caller: dict[ir.FunctionDef, DerivedProbe] = {}
+    for dp in s.probes:
+        if dp.context.family == "dwarf":
+            for fd in reachable_functions([dp.body]):
+                caller.setdefault(fd, dp)
+    if not caller:
+        return
+    other = reachable_functions([dp.body for dp in s.probes if dp.context.family != "dwarf"])
+    for fd, dp in caller.items():
+        if fd in other or fd.body is None:
+            continue
+        needs = [n for n in ir.walk(fd.body) if _needs_context(n)]
+        if not needs:
+            continue
+        for p in fd.params:
+            p.type, p.explicit_type = ir.UNKNOWN, False
+        for n in needs:  # the copy resolves a module-less @cast in its probe's module
+            if isinstance(n, ir.Target) and n.kind == "cast" and not n.resolved:
+                try:
+                    resolve_target(s, dp.context, n)
+                    n.error = None
+                except SemanticError:
+                    pass
+
+
+def _needs_context(n: ir.Node) -> bool:
+    if not isinstance(n, ir.Target):
+        return False
+    return n.kind in ("var", "autocast") or (n.kind in ("cast", "atvar") and not n.module)
 
 
 def _probes_of(s: Session, sf: SourceFile) -> list[A.ProbeDecl]:

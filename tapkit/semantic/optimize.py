@@ -207,6 +207,10 @@ class Optimizer:
                     s.errors.warn("sem.side-effect-free-function", f"side-effect-free function '{fd.name}'",
                                   _name_where(fd))
                 fd.body = ir.NullStmt(fd.body.src)
+            elif body is not fd.body:
+                # a block reduced to one statement comes back as that statement: keep it, or the
+                # statements removed here would be removed again on every pass (and never converge)
+                fd.body = body
 
     def _dse(self, st: ir.Stmt | None, focal: set[ir.VarDef]) -> ir.Stmt | None:
         if st is None:
