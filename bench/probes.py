@@ -3,7 +3,9 @@
     .venv/bin/python bench/probes.py [--runs 5] [--small 10000] [--large 60000]
 
 The same binary (a loop calling a noinline function; gcc -O2, PIE) runs under each tool with a probe
-that counts entries (and, second, entries and returns). A tool's per-hit cost is the slope between a
+that counts entries (and, second, entries and returns). "tapkit (ptrace)" is the live engine with a
+Python callback; "tapkit run -c" the whole command with a compiled script (`n++` per hit, under the
+session's per-probe protocol). A tool's per-hit cost is the slope between a
 small and a large run, (T(large) - T(small)) / (large - small) calls, so that startup (attaching,
 compiling, loading BPF) cancels out; each run's wall time is measured around the whole command and
 the medians of --runs runs are compared. Every run's hit count is checked.
@@ -87,6 +89,21 @@ def tapkit_child(binary: str, calls: int, returns: bool) -> None:
         engine.add_function(binary, "target", hit, kind="return")
     engine.run([binary, str(calls)])
     print(f"hits {hits}", flush=True)
+
+
+def run_tapkit_cli(binary: Path, calls: int, returns: bool) -> tuple[float, int]:
+    """The whole `tapkit run -c`: pass 1-2, the compiled handler under the session's protocol per hit."""
+    with tempfile.TemporaryDirectory(prefix="tapkit-bench-") as tmp:
+        script = Path(tmp) / "count.stp"
+        text = f'global n\nprobe process("{binary}").function("target") {{ n++ }}\n'
+        if returns:
+            text += f'probe process("{binary}").function("target").return {{ n++ }}\n'
+        script.write_text(text + 'probe end { printf("hits %d\\n", n) }\n')
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "tapkit.cli", "run", "-c", f"{binary} {calls}", str(script)],
+                              capture_output=True, text=True, check=True, cwd=REPO)
+        wall = time.perf_counter() - start
+    return wall, int(re.search(r"hits (\d+)", proc.stdout).group(1))  # type: ignore[union-attr]
 
 
 def run_bpftrace(binary: Path, calls: int, returns: bool) -> tuple[float, int]:
@@ -173,7 +190,8 @@ def main() -> int:
         tapkit_child(args.tapkit_child[0], int(args.tapkit_child[1]), args.returns)
         return 0
     binary = build_target()
-    tools: dict[str, Callable[[Path, int, bool], tuple[float, int]] | str] = {"tapkit (ptrace)": run_tapkit}
+    tools: dict[str, Callable[[Path, int, bool], tuple[float, int]] | str] = {"tapkit (ptrace)": run_tapkit,
+                                                                               "tapkit run -c": run_tapkit_cli}
     tools["bpftrace uprobes"] = run_bpftrace if shutil.which("bpftrace") else "bpftrace is not installed"
     problem = ensure_tracefs() if shutil.which("stapbpf") else "stapbpf is not installed"
     if problem is None:

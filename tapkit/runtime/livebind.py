@@ -39,6 +39,7 @@ class SitePlan:
     addresses: tuple[int, ...] = ()  # link-time pcs of address probes
     inline_variables: dict[int, tuple[Variable, ...]] = field(default_factory=dict)  # inline entry -> variables
     entry_reads: dict[str, Any] = field(default_factory=dict)  # return probes: $param saved at entry
+    entry_exprs: list[Callable[[Context], Any]] = field(default_factory=list)  # return probes: @entry(expr)
     bias_of: Callable[[LiveContext], int] | None = None
 
     def save_entry(self, ctx: LiveContext) -> dict[str, object]:
@@ -49,7 +50,16 @@ class SitePlan:
                 saved[name] = var.read(ctx)
             except (MemoryFault, LocationError, TargetVariableError, OverflowError) as exc:
                 saved[name] = exc
+        for i, evaluate in enumerate(self.entry_exprs):
+            try:
+                saved[f"@entry{i}"] = evaluate(ctx)
+            except StapError as exc:
+                saved[f"@entry{i}"] = exc
         return saved
+
+    @property
+    def saves_at_entry(self) -> bool:
+        return bool(self.entry_reads or self.entry_exprs)
 
 
 def _hit_error(name: str, exc: Exception) -> StapError:
@@ -107,12 +117,15 @@ class _ByAddress:
 
 
 class _AtEntry:
-    """`$param` in a .return probe: its value when the call began (saved by SitePlan.save_entry)."""
+    """`$param` in a .return probe: its value when the call began (saved by SitePlan.save_entry); read
+    at the entry itself (inside an @entry expression being saved), the variable as it is then."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, name: str, var: Any) -> None:
+        self.name, self.var = name, _Checked(name, var)
 
     def read(self, ctx: Context) -> int:
+        if getattr(ctx, "return_frame", None) is None:
+            return self.var.read(ctx)
         saved = getattr(ctx, "entry", None)
         value = saved.get(self.name) if isinstance(saved, dict) else None
         if isinstance(value, Exception):
@@ -122,10 +135,26 @@ class _AtEntry:
         return wrap(int(value))
 
     def address(self, ctx: Context) -> int:
+        if getattr(ctx, "return_frame", None) is None:
+            return self.var.address(ctx)
         raise StapError(f"cannot take the address of ${self.name} in a return probe (its entry value is a copy)")
 
     def write(self, ctx: Context, value: int) -> None:
         raise StapError(f"cannot write ${self.name} in a return probe (only $return)")
+
+
+class _EntryExpression:
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def read(self, ctx: Context) -> Any:
+        saved = getattr(ctx, "entry", None)
+        if not isinstance(saved, dict) or self.key not in saved:
+            raise StapError("@entry: no value saved at the call's entry")
+        value = saved[self.key]
+        if isinstance(value, StapError):
+            raise value
+        return value
 
 
 class _MarkArgument:
@@ -178,7 +207,7 @@ class LiveBinder:
         if plan.kind == "return":
             if name not in plan.entry_reads:
                 plan.entry_reads[name] = resolve_variable(info, fn, name, fn.entry_address or 0)
-            return _AtEntry(name)
+            return _AtEntry(name, plan.entry_reads[name])
         if plan.kind == "entry":
             return _Checked(name, resolve_variable(info, fn, name, fn.entry_address or 0))
         assert plan.bias_of is not None
@@ -190,6 +219,13 @@ class LiveBinder:
             for pc in plan.addresses:
                 per_pc[pc] = _Checked(name, resolve_variable(info, fn, name, pc))
         return _ByAddress(name, per_pc, plan.bias_of)
+
+    def entry_value(self, site: int, evaluate: Callable[[Context], Any]) -> Any:
+        plan = self.plans.get(site)
+        if plan is None or plan.kind != "return":
+            raise LiveBindError("@entry is for return probes")
+        plan.entry_exprs.append(evaluate)
+        return _EntryExpression(f"@entry{len(plan.entry_exprs) - 1}")
 
     def global_address(self, module: str, name: str) -> int:
         return self.symbol_address(module, name)

@@ -82,6 +82,7 @@ class LiveSource:
         self.live = engine
         self.binder = LiveBinder({s.site.index: s.plan for s in sites}, self._symbol_address, self._symbol_resolver)
         self.failure: str | None = None
+        self.own_task = engine.context.task  # what begin/end/timer probes see: tapkit itself
 
     @property
     def context(self) -> LiveContext:
@@ -181,7 +182,7 @@ class LiveSource:
                 live.add_function(s.path, fn, callback, process=s.process, name=s.site.point)
             elif plan.kind == "return":
                 live.add_function(s.path, fn, callback, kind="return", process=s.process, name=s.site.point,
-                                  on_entry=plan.save_entry if plan.entry_reads else None)
+                                  on_entry=plan.save_entry if plan.saves_at_entry else None)
             elif plan.kind == "inline":
                 for pc in plan.inline_variables:
                     live.add_address(s.path, pc, callback, process=s.process, function=fn, name=s.site.point)
@@ -220,11 +221,11 @@ class LiveSource:
         def idle() -> float | None:
             import time
 
-            neutral(self.context)
             now = time.monotonic_ns()
             for src in others:
                 due = src.next_due()
                 if due is not None and due <= now:
+                    neutral(self.context, self.own_task)
                     src.fire(engine)
             session.flush()
             upcoming = [d for d in (src.next_due() for src in others) if d is not None]
@@ -237,12 +238,14 @@ class LiveSource:
             return wait
 
         wake = engine._wake_r if engine._wake_r >= 0 else None
+        # waiting with an idle hook costs a few syscalls per hit: only when something (timers) needs it
+        timed = idle if any(src.next_due() is not None for src in others) else None
         try:
             if opts.command is not None:
-                result = live.run(list(opts.command), should_stop=lambda: session.exit_requested, idle=idle,
+                result = live.run(list(opts.command), should_stop=lambda: session.exit_requested, idle=timed,
                                   wake_fd=wake)
             elif opts.target_pid is not None:
-                result = live.run(pid=opts.target_pid, should_stop=lambda: session.exit_requested, idle=idle,
+                result = live.run(pid=opts.target_pid, should_stop=lambda: session.exit_requested, idle=timed,
                                   wake_fd=wake)
             else:
                 raise LiveSetupError("process probes need a process to trace: give -c CMD (tapkit starts it) or "
@@ -253,7 +256,7 @@ class LiveSource:
             session.exit()
             return True
         finally:
-            neutral(self.context)
+            neutral(self.context, self.own_task)
         if result.interrupted_by:
             engine.interrupted = result.interrupted_by
             session.exit()
@@ -264,9 +267,9 @@ class LiveSource:
         return False  # -x: the process is gone; timers (if any) go on, as in stap
 
 
-def neutral(ctx: LiveContext) -> None:
+def neutral(ctx: LiveContext, task: Task) -> None:
     """Between hits (begin, end, timers): no thread, no registers, tapkit itself as the task."""
-    ctx.task = Task.current()
+    ctx.task = task
     ctx.memory = NoMemory()
     ctx.thread = ctx.process = ctx.module = ctx.live_probe = ctx.return_frame = ctx.entry_regs = None
     ctx.entry = None

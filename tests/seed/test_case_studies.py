@@ -14,9 +14,14 @@ CHAIN = ["write_cache_pages", "do_writepages", "__filemap_fdatawrite_range", "wa
 
 
 def run(afsim_dir: Path, name: str, command: str, *flags: str) -> list[str]:
+    """tapkit's output lines, then afsim's own summary line (the two processes share the pipe, so where
+    afsim's line falls among tapkit's is up to the scheduler)."""
     proc = tapkit("run", *flags, "-c", command, str(SEED / name), cwd=afsim_dir)
     assert proc.returncode == 0, proc.stderr
-    return proc.stdout.splitlines()
+    lines = proc.stdout.splitlines()
+    summary = [line for line in lines if line.startswith("afsim: ")]
+    assert len(summary) == 1, proc.stdout
+    return [line for line in lines if not line.startswith("afsim: ")] + summary
 
 
 def histogram(lines: list[str], function: str) -> dict[str, int]:

@@ -28,6 +28,9 @@ Target variables: the binder an event source provides
     binder.global_address(module, name) -> int   (@var("name", "module"))
     binder.global_resolver(module, name) -> Callable[[ctx], int]   optional; preferred when present (an
                                           address known only per hit: a PIE's globals, shared libraries)
+    binder.entry_value(site, evaluate) -> obj with read(ctx)   optional: @entry(expr) in a .return probe;
+                                          the binder runs evaluate(ctx) at the call's entry and read() gives
+                                          that value at the return (without it, expr is evaluated at return)
 
   tapkit.runtime.replay implements it over a fixture; a live source can hand out
   tapkit.runtime.live.variables.resolve_variable(...)/resolve_return(...) objects, which have the

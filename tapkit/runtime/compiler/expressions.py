@@ -417,7 +417,9 @@ class ExprCompiler:
         return "0"
 
     def _e_Entry(self, e: ir.Entry) -> str:
-        return self.expr(e.operand)
+        """@entry(expr): evaluated when the probed call begins; the binder saves it for the return probe
+        (a binder without entry_value evaluates it where it stands)."""
+        return self.targets.entry(self, e)
 
     def _e_Deref(self, e: ir.Deref) -> str:
         return self.targets.deref(self, e)

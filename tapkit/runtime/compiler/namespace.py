@@ -130,7 +130,7 @@ def base_namespace() -> dict[str, Any]:
         "_major": support.major, "_minor": support.minor, "_mkdev": support.mkdev, "_endian": support.endian,
         "_sign_extend": _sign_extend, "_hexaddr": _hexaddr, "_bitfield": support.bitfield,
         "_bind_optional": support.bind_optional, "_global_resolver": support.global_resolver,
-        "_pretty_vars": support.pretty_vars,
+        "_pretty_vars": support.pretty_vars, "_entry_value": support.entry_value,
         "_write_var": support.write_var, "_poke": support.poke, "_register": support.register,
         "_print_backtrace": _print_backtrace, "_sprint_backtrace": _sprint_backtrace, "_backtrace": _backtrace,
         "_print_ubacktrace": _print_ubacktrace, "_sprint_ubacktrace": _sprint_ubacktrace, "_ubacktrace": _ubacktrace,

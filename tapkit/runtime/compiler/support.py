@@ -380,3 +380,17 @@ def global_resolver(binder: Any, module: str, name: str) -> Callable[[Context], 
         return found
     address = binder.global_address(module, name)
     return lambda ctx: address
+
+
+class _EvaluatedHere:
+    def __init__(self, evaluate: Callable[[Context], Any]) -> None:
+        self.evaluate = evaluate
+
+    def read(self, ctx: Context) -> Any:
+        return self.evaluate(ctx)
+
+
+def entry_value(binder: Any, site: int, evaluate: Callable[[Context], Any]) -> Any:
+    """@entry(expr) in a return probe: the binder's saved-at-entry value, or expr evaluated at the return."""
+    saver = getattr(binder, "entry_value", None)
+    return saver(site, evaluate) if saver is not None else _EvaluatedHere(evaluate)

@@ -10,6 +10,8 @@ module global -- is asked through the binder the engine hands the program (Targe
     _targets.global_address(module, name) -> int                      (@var("name", "module"))
     _targets.global_resolver(module, name) -> (ctx -> int), optional: an address known only at a hit
                                               (a PIE executable's globals move at each exec)
+    _targets.entry_value(site, evaluate)  -> an object with read(ctx), optional: @entry(expr) of a return
+                                              probe, evaluate(ctx) run when the call begins
 
 The live engine (tapkit.runtime.live) and the replay engine (tapkit.runtime.replay) implement it.
 """
@@ -301,6 +303,14 @@ class TargetCompiler:
 
     def crement(self, c: ExprCompiler, e: ir.Target, node: ir.Crement, want_value: bool) -> str:
         raise CompileError("Only the following assign operator is implemented on target variables:  =", e.span)
+
+    def entry(self, c: ExprCompiler, e: ir.Entry) -> str:
+        code = c.expr(e.operand)
+        if self.site is None or self.probe is None or not self.probe.context.is_return:
+            return code
+        name = self.unit.consts.names.fresh("ENTRY")
+        self.unit.bindings.append(f"{name} = _entry_value(_targets, {self.site}, lambda ctx: {code})")
+        return f"{name}.read(ctx)"
 
     def deref(self, c: ExprCompiler, e: ir.Deref) -> str:
         return f"_deref(ctx.memory, {c.expr(e.address)}, {e.size}, True, {e.user}, {self.unit.near(e)})"
