@@ -219,3 +219,36 @@ def test_refusals_name_the_reason(afsim: dict[str, Path], tmp_path: Path) -> Non
     assert proc.returncode == 1 and "give -c CMD (tapkit starts it) or -x PID" in proc.stderr
     proc = tapkit_run("-c", "/nonexistent/prog", str(s))
     assert proc.returncode == 1 and "No such file or directory: /nonexistent/prog" in proc.stderr
+
+
+def test_threads_and_thread_events(threads: Path, tmp_path: Path) -> None:
+    s = script(tmp_path, f'''
+global per_tid, begins, ends
+probe process("{threads}").function("work") {{ per_tid[tid()]++ }}
+probe process("{threads}").thread.begin {{ begins++ }}
+probe process("{threads}").thread.end {{ ends++ }}
+probe end {{
+  foreach (t in per_tid) printf("%d\\n", per_tid[t])
+  printf("begins %d ends %d\\n", begins, ends)
+}}
+''')
+    proc = tapkit_run("-c", f"{threads} 4 300", str(s))
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if not line.startswith("threads 4 calls")]
+    assert lines[:-1] == ["600"] * 4  # work() twice per call (checksum calls it too)
+    assert lines[-1] == "begins 4 ends 5"  # four new threads; the main thread ends too
+
+
+def test_forked_children_are_followed(forker: Path, tmp_path: Path) -> None:
+    s = script(tmp_path, f'''
+global calls
+probe process("{forker}").function("step") {{ calls[pid() == target() ? "parent" : "child", $v]++ }}
+probe process("{forker}").begin {{ printf("begin %s\\n", pid() == target() ? "parent" : "child") }}
+probe end {{ foreach ([who, v+] in calls) printf("%s step(%d) x%d\\n", who, v, calls[who, v]) }}
+''')
+    proc = tapkit_run("-c", str(forker), str(s))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "child 18" in lines and "parent 22 child exit 0" in lines
+    ours = [line for line in lines if line.startswith(("begin", "parent step", "child step"))]
+    assert ours == ["begin parent", "begin child", "parent step(0) x1", "child step(10) x1", "parent step(20) x1"]
