@@ -13,9 +13,14 @@ Running probes
     engine.add_address(path, address, cb, function=fn, entry_values=True)   # .statement / inline sites
     engine.add_mark(path, "provider", "name", cb)  # SDT markers (.mark); None matches any name
     engine.on_process_begin(cb, process=exe) / on_process_end / on_thread_begin / on_thread_end
+    engine.hold(["./prog", "arg"])                 # optional: fork it now, stopped before exec (target() set)
     session.begin(begin_probes)
     result = engine.run(["./prog", "arg"])         # stap -c;  engine.run(pid=1234) is stap -x
-    session.shutdown(end_probes, error_probes)
+    session.shutdown(end_probes, error_probes)     # (release_held() instead of run if the session ended early)
+
+  `tapkit run` drives this through tapkit.runtime.livesource (sites, binder, timers); run(idle=f,
+  wake_fd=r) calls f() whenever no hit is pending (timer probes) and f returns the seconds until it
+  wants to run again; SIGCHLD, which every tracee stop sends, wakes the wait through the wakeup fd.
 
   path     the ELF file the probe is in (executable or shared library; realpath is taken). Addresses
            are link-time, as tapkit.debuginfo and the ELF file give them; the engine adds each
