@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from tapkit.cache import cache_dir, content_hash
 from tapkit.diagnostics import Diagnostic
+from tapkit.semantic.cachebound import prune, touch
 from tapkit.syntax import ast as A
 from tapkit.syntax.library import (
     LibraryFiles,
@@ -280,6 +281,7 @@ class TapsetLibrary:
                 with no_gc():
                     macros, index = pickle.loads(path.read_bytes())
                 if isinstance(index, LibraryIndex) and isinstance(macros, LibraryMacros):
+                    touch(path)
                     return cls(target, files, macros, index, key)
             except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError, ImportError):
                 pass
@@ -303,6 +305,7 @@ class TapsetLibrary:
                     tmp.replace(target_path)
                 except (OSError, pickle.PicklingError, RecursionError):
                     tmp.unlink(missing_ok=True)
+            prune(directory, keep=(path, directory / f"details-{key}.pickle"))
         return lib
 
     @property
@@ -320,6 +323,7 @@ class TapsetLibrary:
                 loaded = pickle.loads(path.read_bytes())
                 if isinstance(loaded, LibraryDetails):
                     self._details = loaded
+                    touch(path)
             except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError, ImportError):
                 pass
             if self._details is None:
@@ -424,6 +428,7 @@ def cached_library_files(target: Target, include_dirs: Sequence[str | Path],
     try:
         found = pickle.loads(path.read_bytes())
         if isinstance(found, tuple) and len(found) == 2:
+            touch(path)
             return found
     except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
         pass
@@ -434,6 +439,7 @@ def cached_library_files(target: Target, include_dirs: Sequence[str | Path],
         tmp.replace(path)
     except OSError:
         tmp.unlink(missing_ok=True)
+    prune(path.parent, keep=(path,))
     return files
 
 
