@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
+from reprlib import recursive_repr
 from typing import Any, ClassVar, TypeVar, dataclass_transform, overload
 
 T = TypeVar("T")
@@ -249,6 +250,7 @@ class Value(metaclass=ValueMeta):
     __value_astuple__: ClassVar[Callable[[Any], tuple[Any, ...]]]
     __value_repr_fields__: ClassVar[tuple[str, ...]]
 
+    @recursive_repr()  # a mutable value in a cycle shows as ..., as in dataclasses
     def __repr__(self) -> str:
         parts = ", ".join(f"{n}={getattr(self, n)!r}" for n in type(self).__value_repr_fields__)
         return f"{type(self).__qualname__}({parts})"

@@ -246,6 +246,13 @@ def test_pickle_mutable_cycles(protocol: int) -> None:
     assert a2.name == "a" and a2.peers[0].name == "b"
 
 
+def test_repr_of_a_cycle() -> None:
+    v, d = both("class Link(BASE):\n    name: str\n    next: object = None\n", ", frozen=False")
+    a, b = v["Link"]("a"), d["Link"]("a")
+    a.next, b.next = a, b
+    assert repr(a) == repr(b) == "Link(name='a', next=...)"
+
+
 def test_copy_and_deepcopy() -> None:
     tree = Tree((Leaf("a", 1),), label="x")
     assert copy.copy(tree) == tree and copy.deepcopy(tree) == tree
