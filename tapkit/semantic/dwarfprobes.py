@@ -25,8 +25,13 @@ from tapkit.semantic.targets import load_debuginfo
 from tapkit.syntax import ast as A
 
 if TYPE_CHECKING:
+    from tapkit.semantic.callsites import FunctionSites
     from tapkit.semantic.session import DerivedProbe, Session
 
+# kernel functions stap will not probe as callees (its blocklist, as stap 4.8 reports it over openafs.ko;
+# the arch_*bit* ones come from its blocklisted asm/ headers)
+_BLOCKLISTED = re.compile(r"(atomic|atomic64|atomic_long)_\w+|get_current|spin_(un)?lock\w*|\w*preempt_count\w*"
+                          r"|test_ti_thread_flag|arch_\w*bit\w*|constant_test_bit$")
 _SPEC = re.compile(r"^(?P<name>[^@]*)(?:@(?P<file>[^:+]*)(?:(?P<sep>[:+])(?P<line>[\d*\-,]+))?)?$")
 
 
@@ -107,8 +112,12 @@ def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgL
             matches = [f for f in matches if f.external]
     else:
         matches = [f for f in matches if f.has_body or f.inline_sites or btf]
-    if "label" in params or "callee" in params or "callees" in params:
-        matches = []  # labels and call sites need line and call-site records the index does not keep
+    if matches and ("label" in params or "callee" in params or "callees" in params):
+        if not btf:  # BTF has neither labels nor call sites
+            _build_sites(s, probe, loc, params, results, info, matches, spec, prefix)
+            if results:
+                return
+        matches = []
     if not matches:
         names = [n for n in info.function_names()]
         base = label.split("@", 1)[0]
@@ -122,6 +131,66 @@ def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgL
         ctx = ProbeContext("dwarf", display_point=display, is_return=is_return, module=spec, function=fn,
                            debuginfo=info, statement=kind == "statement")
         results.append(make_derived(s, probe, loc, ctx))
+
+
+def _build_sites(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
+                 results: list[DerivedProbe], info: Debuginfo, matches: list[Function], spec: str,
+                 prefix: str) -> None:
+    """.label("L") (a label of the function, by glob) and .callee("F")/.callees(N) (functions inlined
+    into it, N levels deep), from the DIEs (callsites.py).
+
+    Callees are the functions inlined at call sites in the function: stap 4.8 finds no callee
+    through the DW_TAG_call_site entries of DWARF 5 for out-of-line calls. It also leaves out callees
+    it blocklists (get_current, atomic_*, spin_lock*, functions of asm headers): _BLOCKLISTED names
+    the ones seen in practice, not stap's whole list."""
+    from tapkit.semantic.callsites import function_sites
+
+    sites = function_sites(info.file)
+    seen: set[tuple[str, str]] = set()
+    for fn in matches:
+        where = f"{fn.name}@{fn.decl.file}:{fn.decl.line}" if fn.decl is not None else fn.name
+        mine = sites.get(fn.name)
+        if mine is None:
+            continue
+        if "label" in params:
+            pattern = string(params, "label") or "*"
+            for lab in mine.labels:
+                if lab.address and fnmatch.fnmatchcase(lab.name, pattern) and (fn.name, lab.name) not in seen:
+                    seen.add((fn.name, lab.name))
+                    ctx = ProbeContext("dwarf", display_point=f'{prefix}.function("{where}").label("{lab.name}")',
+                                       module=spec, function=fn, debuginfo=info, statement=True)
+                    results.append(make_derived(s, probe, loc, ctx))
+            continue
+        depth = number(params, "callees") if "callees" in params else 1
+        pattern = string(params, "callee") or "*"
+        callees = _callees(sites, fn.name, max(depth or 1, 1))
+        for name in callees:
+            if not fnmatch.fnmatchcase(name, pattern) or (fn.name, name) in seen:
+                continue
+            if not spec.startswith("process") and _BLOCKLISTED.fullmatch(name):
+                continue
+            seen.add((fn.name, name))
+            found = info.functions(name)
+            callee = found[0] if found else None
+            display = f'{prefix}.function("{where}").callee("{name}")' + (".return" if "return" in params else "")
+            ctx = ProbeContext("dwarf", display_point=display, is_return="return" in params, module=spec,
+                               function=callee, debuginfo=info if callee is not None else None, statement=True)
+            results.append(make_derived(s, probe, loc, ctx))
+
+
+def _callees(sites: dict[str, FunctionSites], caller: str, depth: int) -> list[str]:
+    out: list[str] = []
+    level = [caller]
+    for _ in range(depth):
+        nxt = []
+        for name in level:
+            entry = sites.get(name)
+            for c in entry.callees if entry is not None else ():
+                if c not in out:
+                    out.append(c)
+                    nxt.append(c)
+        level = nxt
+    return out
 
 
 def _note_btf(s: Session, info: Debuginfo, loc: Point) -> None:
