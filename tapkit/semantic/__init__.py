@@ -20,7 +20,7 @@ The pipeline is stap's (see analysis.py): probe derivation with alias expansion 
 builtins.py, dwarfprobes.py, tracepoints.py), symbol resolution pulling tapset files in on use
 (resolve.py, session.py, library.py), target variables through debuginfo (targets.py), the
 optimizer whose elisions decide verdicts (optimize.py, fold.py, voidreduce.py, effects.py),
-type inference (infer.py) and the last checks (checks.py). The resolved program is made of
+type inference (infer.py, typecalls.py) and the last checks (checks.py). The resolved program is made of
 tapkit.semantic.ir nodes; queries.py answers the editor's questions about an Analysis.
 """
 
