@@ -592,13 +592,23 @@ class _IdleWaiter:
 
     def wait(self) -> tuple[int, int] | None:
         """The next event, or None when idle ran (or a stop is wanted) and nothing came."""
-        self._drain()
-        tid, status = os.waitpid(-1, ptrace.WALL | os.WNOHANG)
-        if tid:
-            return tid, status
+        deadline = 0
+        while True:  # a hit usually follows within microseconds: poll briefly before the slower select path
+            tid, status = os.waitpid(-1, ptrace.WALL | os.WNOHANG)
+            if tid:
+                return tid, status
+            now = _monotonic_ns()
+            if not deadline:
+                deadline = now + SPIN_NS
+            elif now >= deadline:
+                break
         timeout = self.idle()
         if self.stopping():
             return None
+        self._drain()  # SIGCHLDs of stops already taken; one arriving from here on wakes the select
+        tid, status = os.waitpid(-1, ptrace.WALL | os.WNOHANG)
+        if tid:
+            return tid, status
         if self.read_fd is None:  # no pipe to wait on: poll
             import time
 
@@ -623,6 +633,10 @@ class _IdleWaiter:
             assert self.read_fd is not None
             os.close(self.read_fd)
             os.close(self.write_fd)
+
+
+SPIN_NS = 50_000  # how long the idle waiter polls for the next stop before it waits in select
+_monotonic_ns = __import__("time").monotonic_ns
 
 
 def _no_op(signum: int, frame: object) -> None:
