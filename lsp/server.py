@@ -269,6 +269,11 @@ def _snippets_supported(ls: TapkitServer) -> bool:
 
 def main(tcp_port: int | None = None, host: str = "127.0.0.1") -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="tapkit lsp: %(levelname)s %(message)s")
+    from tapkit.debuginfo import indexer
+
+    # The server is threaded (library loading, diagnostics); a fork taken while another thread holds a lock
+    # leaves the indexer's child hung, so debuginfo the semantic pass indexes on demand stays in-process too.
+    indexer.PARALLEL_MIN_BYTES = sys.maxsize
     try:
         if tcp_port is not None:
             server.start_tcp(host, tcp_port)

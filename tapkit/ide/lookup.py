@@ -13,7 +13,7 @@ from tapkit.diagnostics import Span
 from tapkit.ide import ctypes
 from tapkit.ide.completion_typed import cast_argument, point_components
 from tapkit.ide.line_index import Position
-from tapkit.ide.program import analysis, in_document
+from tapkit.ide.program import analysis, analysis_near, in_document
 from tapkit.ide.structure import Region
 from tapkit.ide.workspace import Snapshot
 from tapkit.semantic import Analysis
@@ -46,8 +46,9 @@ class CFunction:
 
 
 def symbol_at(snap: Snapshot, uri: str, pos: Position) -> Symbol | None:
-    """The script symbol whose name is at pos (from the whole document's editor model)."""
-    a = analysis(snap, uri)
+    """The script symbol whose name is at pos (from the whole document's editor model when it is built, else
+    from the item around pos)."""
+    a = analysis_near(snap, uri, snap.lines(uri).offset(pos))
     if a is None or a.model is None:
         return None
     doc = snap.document(uri)
@@ -108,7 +109,7 @@ def c_at(snap: Snapshot, uri: str, pos: Position) -> CType | CFunction | None:
         return None
     if tok.type not in ("TVAR", "IDENT", "DOLLARS"):
         return None
-    a = analysis(snap, uri)
+    a = analysis_near(snap, uri, tok.pos)
     if a is None:
         return None
     for node in reversed(Q.node_at(a, doc.filename, pos.line, pos.column)):

@@ -23,12 +23,12 @@ import copy
 import dataclasses
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from tapkit.cache import content_hash
 from tapkit.diagnostics import Diagnostic, Related, Severity, Span
 from tapkit.ide.structure import Region
-from tapkit.ide.workspace import Document, DocumentKind, Lexed, Snapshot
+from tapkit.ide.workspace import Document, DocumentKind, Lexed, Snapshot, UnknownDocument
 from tapkit.semantic import Analysis, AnalysisOptions, ScriptFile, TapsetLibrary, analyze
 from tapkit.syntax import ast as A
 from tapkit.syntax.parser import ParseResult, parse
@@ -167,6 +167,25 @@ def analysis(snap: Snapshot, uri: str) -> Analysis | None:
     return _cached(snap, ("analysis", uri), _key(snap, doc, doc.text), run)
 
 
+def analysis_near(snap: Snapshot, uri: str, offset: int) -> Analysis | None:
+    """What hover and definition read: the whole document's editor model when it is already built, else
+    the (much cheaper) model of the item around offset."""
+    doc = snap.document(uri)
+    hit = snap._cache.get(("analysis", uri), _key(snap, doc, doc.text))
+    if isinstance(hit, Analysis):
+        return hit
+    return focused(snap, uri, offset)
+
+
+def prepare_navigation(snap: Snapshot, uri: str) -> None:
+    """Build (and cache) the whole document's editor model ahead of the references or rename that need it."""
+    try:
+        snap.document(uri)
+    except UnknownDocument:
+        return
+    analysis(snap, uri)
+
+
 def focused(snap: Snapshot, uri: str, offset: int, typed: tuple[int, int] | None = None) -> Analysis | None:
     """The editor model of the item around offset with the document's declarations. typed=(start, end):
     the characters there (the word being completed, maybe empty) are replaced by PLACEHOLDER."""
@@ -216,28 +235,53 @@ def in_document(span: Span | None, doc: Document) -> bool:
 
 # ---------------------------------------------------------------- the item around a position
 
-def item_ranges(lexed: Lexed) -> list[tuple[int, int, bool]]:
-    """(start, end, is_probe) offsets of each top-level probe or alias, from raw tokens: `probe` at depth 0
-    to the `}` closing its body (the end of the text if it is not closed yet)."""
+class Item(NamedTuple):
+    """A top-level probe, alias or function as raw tokens show it: offsets and token indexes."""
+
+    start: int
+    end: int  # UNCLOSED: runs to the end of the text
+    kind: str  # "probe", "alias" or "function"
+    name: str  # a function's name ("" for probes and aliases)
+    first: int  # index of its first token
+    last: int  # index past its last token
+
+
+_items_cache: list[tuple[Lexed, list[Item]]] = []
+
+
+def item_ranges(lexed: Lexed) -> list[Item]:
+    """Each top-level probe, alias and function, from raw tokens: `probe`/`function` at depth 0 to the `}`
+    closing its body (or its `%{ %}` body; the end of the text if it is not closed yet)."""
+    for cached, found in _items_cache:
+        if cached is lexed:
+            return found
     toks, places = lexed.tokens, lexed.places
-    out: list[tuple[int, int, bool]] = []
+    out: list[Item] = []
     k = 0
     while k < len(toks):
         p = places[k]
-        if toks[k].type != "PROBE" or p.depth or p.parens or p.macros or p.region is not Region.TOP:
+        if toks[k].type not in ("PROBE", "FUNCTION") or p.depth or p.parens or p.macros or \
+                p.region not in (Region.TOP, Region.GLOBAL):  # (a `global` line goes on until the next item)
             k += 1
             continue
+        is_function = toks[k].type == "FUNCTION"
+        name = toks[k + 1].text if is_function and k + 1 < len(toks) else ""
         start, alias, j = toks[k].pos, False, k + 1
         while j < len(toks) and not (toks[j].type == "LBRACE" and places[j].depth == 0 and not places[j].group):
-            if toks[j].type in ("EQUAL", "PLUSASSIGN") and places[j].parens == 0:
+            if is_function and toks[j].type == "EMBEDDED":
+                break
+            if toks[j].type in ("EQUAL", "PLUSASSIGN") and places[j].parens == 0 and not is_function:
                 alias = True
             j += 1
         j = min(j + 1, len(toks))
-        while j < len(toks) and places[j].depth > 0:  # places[j]: the depth before token j
-            j += 1
+        if not (is_function and toks[j - 1].type == "EMBEDDED"):
+            while j < len(toks) and places[j].depth > 0:  # places[j]: the depth before token j
+                j += 1
         unclosed = j == len(toks) and places[j].depth > 0  # still being typed: it runs to the end of the text
-        out.append((start, UNCLOSED if unclosed else toks[j - 1].end_pos, not alias))
+        kind = "function" if is_function else "alias" if alias else "probe"
+        out.append(Item(start, UNCLOSED if unclosed else toks[j - 1].end_pos, kind, name, k, j))
         k = j
+    _items_cache[:] = [(lexed, out)]  # one document at a time: completion asks again and again
     return out
 
 
@@ -249,9 +293,9 @@ def closers(lexed: Lexed, offset: int) -> str:
     """When the item around offset runs to the end of the text unclosed (the user is typing it): what
     closes its open brackets, on a line after the text, so that the placeholder in it parses."""
     ranges = item_ranges(lexed)
-    if not ranges or ranges[-1][1] != UNCLOSED or offset < ranges[-1][0]:
+    if not ranges or ranges[-1].end != UNCLOSED or offset < ranges[-1].start:
         return ""
-    start = ranges[-1][0]
+    start = ranges[-1].start
     stack: list[str] = []
     for tok in lexed.tokens:
         if tok.pos < start:
@@ -264,13 +308,35 @@ def closers(lexed: Lexed, offset: int) -> str:
 
 
 def focused_text(text: str, lexed: Lexed, offset: int) -> str:
-    """text with every probe but the one around offset blanked to spaces (newlines kept: offsets, lines
-    and columns all hold)."""
+    """text with what the item around offset cannot use blanked to spaces (newlines kept: offsets, lines
+    and columns all hold): every other probe, and every function it does not call (directly or through
+    the functions and aliases it keeps), and the comments between items. Globals, aliases, macros and
+    embedded C stay."""
+    items = item_ranges(lexed)
+    toks = lexed.tokens
+    keep = {i for i, it in enumerate(items) if it.kind == "alias" or it.start <= offset <= it.end}
+    functions: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        if it.kind == "function":
+            functions.setdefault(it.name, []).append(i)
+    todo = list(keep)
+    while todo:
+        it = items[todo.pop()]
+        for k in range(it.first, min(it.last, len(toks) - 1)):
+            if toks[k].type == "IDENT" and toks[k + 1].type == "LPAR":
+                for j in functions.get(toks[k].text, ()):
+                    if j not in keep:
+                        keep.add(j)
+                        todo.append(j)
+    blank = [(it.start, it.end) for i, it in enumerate(items) if i not in keep]
+    kept = [(it.start, it.end) for i, it in enumerate(items) if i in keep]
+    blank += [(c.pos, c.end_pos) for c in lexed.comments  # comments between items: only lexing to pay for
+              if not any(a <= c.pos < b for a, b in kept)]
     out: list[str] = []
     done = 0
-    for start, end, is_probe in item_ranges(lexed):
-        if not is_probe or start <= offset <= end:
-            continue
+    for start, end in sorted(blank):
+        if start < done:
+            continue  # a comment inside a blanked item
         out.append(text[done:start])
         out.append("\n".join(" " * len(line) for line in text[start:end].split("\n")))
         done = end

@@ -314,7 +314,8 @@ class Workspace:
                 if progress is not None:
                     progress(done, total, Path(file).name)
             try:
-                open_debuginfo(file, module=name if name != "*" else None, progress=report)
+                # one process: the indexer's forked helper can deadlock on locks other threads hold
+                open_debuginfo(file, module=name if name != "*" else None, progress=report, jobs=1)
             except (DebuginfoError, OSError) as e:
                 failed.append((file, str(e)))
         return failed
