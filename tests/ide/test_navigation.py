@@ -44,6 +44,10 @@ def test_hover_shows_signatures_docs_and_alias_variables(docs: Docs) -> None:
     a = hover(*docs.at("probe demo.op|en { }"))
     assert a is not None and "probe demo.open = __demo.open?, begin" in a.markdown
     assert "A file is opened" in a.markdown and "Defines: `flags`, `filename`" in a.markdown
+    # what the semantic pass derived from it, and the types of what the aliases on the way set
+    a = hover(*docs.at("probe demo.op|en { println(flags) }"))
+    assert a is not None and "Expands to: `never`, `begin`" in a.markdown
+    assert "Variables: `filename`: string, `flags`: long" in a.markdown
     m = hover(*docs.at("probe begin { x = @demo_p|ick(1, 2) }"))
     assert m is not None and "@define demo_pick(a, b)" in m.markdown and "Pick one of two values" in m.markdown
     op = hover(*docs.at('probe begin { x = @ca|st(p, "t") }'))
