@@ -252,3 +252,18 @@ probe end {{ foreach ([who, v+] in calls) printf("%s step(%d) x%d\\n", who, v, c
     assert "child 18" in lines and "parent 22 child exit 0" in lines
     ours = [line for line in lines if line.startswith(("begin", "parent step", "child step"))]
     assert ours == ["begin parent", "begin child", "parent step(0) x1", "child step(10) x1", "parent step(20) x1"]
+
+
+def test_attached_process_ending_ends_the_session(looper: Path, tmp_path: Path) -> None:
+    prog = subprocess.Popen([str(looper), "400", "1000"], stdout=subprocess.PIPE, text=True)
+    assert prog.stdout is not None and prog.stdout.readline().startswith("ready")
+    s = script(tmp_path, f'global n\nprobe process("{looper}").function("work") {{ n++ }}\n'
+                         'probe end { printf("end ran, hits>0 %d\\n", n > 0) }\n')
+    proc = tapkit_run("-x", str(prog.pid), str(s))
+    rest, _ = prog.communicate(timeout=60)
+    assert rest == f"looper done sum {looper_sum(400)}\n"
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "end ran, hits>0 1\n"
+    gone = tapkit_run("-x", str(prog.pid), str(s))  # reaped: no such process any more
+    assert gone.returncode == 1
+    assert f"tapkit run: no process with pid {prog.pid}" in gone.stderr and "Traceback" not in gone.stderr

@@ -75,6 +75,7 @@ class ProcessMemory:
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
+        self._fd = -1  # __del__ closes it: set before the open can fail
         self._fd = os.open(f"/proc/{pid}/mem", os.O_RDWR | os.O_CLOEXEC)
 
     def read(self, addr: int, size: int, user: bool = True) -> bytes:

@@ -111,7 +111,12 @@ class Tracer:
         """Attach to every thread of a running process (PTRACE_SEIZE) and stop them while probes go in."""
         if not os.path.exists(f"/proc/{pid}"):
             raise TracerError(f"no process with pid {pid}")
-        proc = self._new_process(pid)
+        try:
+            proc = self._new_process(pid)
+        except ProcessLookupError:  # it ended since the check
+            raise TracerError(f"no process with pid {pid}") from None
+        except PermissionError as exc:
+            raise TracerError(f"cannot attach to pid {pid}: {exc.strerror}") from None
         seen: set[int] = set()
         while True:  # threads can appear while we attach: repeat until the list is stable
             tids = [t for t in thread_ids(pid) if t not in seen]
