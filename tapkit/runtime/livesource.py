@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 _QUOTED = re.compile(r'(\w+)\("((?:[^"\\]|\\.)*)"\)')
 
 
+NO_PROCESS = ("process probes need a process to trace: give -c CMD (tapkit starts it) or -x PID (tapkit attaches "
+              "to it), or --replay FIXTURE.yaml to replay recorded hits")
+
+
 class LiveSetupError(Exception):
     """A live probe that cannot be placed, or a run that cannot start (the message says why)."""
 
@@ -91,12 +95,16 @@ class LiveSource:
     # ---- planning (before the program is instantiated: the binder resolves against the plans) ----
 
     @classmethod
-    def for_program(cls, program: CompiledProgram) -> LiveSource | None:
+    def for_program(cls, program: CompiledProgram, traced: bool = True) -> LiveSource | None:
+        """The source for the program's live sites (None when it has none); traced: -c or -x was given
+        (tapkit traces only what it starts or attaches to, where stap's uprobes see every process)."""
         from tapkit.runtime.live import LiveEngine
 
         live_sites = [s for s in program.sites if is_live_site(s)]
         if not live_sites:
             return None
+        if not traced:
+            raise LiveSetupError(NO_PROCESS)
         engine = LiveEngine()
         engine.context.task = Task.current()
         return cls(program, [_plan(s) for s in live_sites], engine)
@@ -146,7 +154,13 @@ class LiveSource:
     # ---- EventSource ----
 
     def start(self, engine: BuiltinEngine) -> None:
-        self._register(engine)
+        from tapkit.runtime.live import TracerError
+
+        try:
+            self._register(engine)
+        except TracerError as exc:  # a probe that cannot be placed: the run ends before the command starts
+            self.failure = str(exc)
+            engine.session.exit()
 
     def next_due(self) -> int | None:
         return None
@@ -237,6 +251,9 @@ class LiveSource:
                 session.sync()
             return wait
 
+        if self.failure is not None:
+            self.release()
+            return True
         wake = engine._wake_r if engine._wake_r >= 0 else None
         # waiting with an idle hook costs a few syscalls per hit: only when something (timers) needs it
         timed = idle if any(src.next_due() is not None for src in others) else None
@@ -248,11 +265,9 @@ class LiveSource:
                 result = live.run(pid=opts.target_pid, should_stop=lambda: session.exit_requested, idle=timed,
                                   wake_fd=wake)
             else:
-                raise LiveSetupError("process probes need a process to trace: give -c CMD (tapkit starts it) or "
-                                     "-x PID (tapkit attaches to it), or --replay FIXTURE.yaml to replay recorded "
-                                     "hits")
-        except TracerError as exc:
-            self.failure = str(exc)
+                raise LiveSetupError(NO_PROCESS)
+        except (TracerError, OSError) as exc:  # the tracee was detached and left running before this
+            self.failure = str(exc) if isinstance(exc, TracerError) else f"live tracing failed: {exc}"
             session.exit()
             return True
         finally:

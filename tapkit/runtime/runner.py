@@ -206,7 +206,7 @@ def run_script(request: RunRequest) -> int:
         from tapkit.runtime.livesource import LiveSetupError, LiveSource
 
         try:
-            live = LiveSource.for_program(program)
+            live = LiveSource.for_program(program, request.command is not None or request.target_pid is not None)
         except LiveSetupError as exc:
             _err(request).write(f"tapkit run: {exc}\n")
             return 1
