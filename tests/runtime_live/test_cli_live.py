@@ -255,13 +255,13 @@ probe end {{ foreach ([who, v+] in calls) printf("%s step(%d) x%d\\n", who, v, c
 
 
 def test_attached_process_ending_ends_the_session(looper: Path, tmp_path: Path) -> None:
-    prog = subprocess.Popen([str(looper), "400", "1000"], stdout=subprocess.PIPE, text=True)
+    prog = subprocess.Popen([str(looper), "2000", "1000"], stdout=subprocess.PIPE, text=True)  # > 2 s: time to attach
     assert prog.stdout is not None and prog.stdout.readline().startswith("ready")
     s = script(tmp_path, f'global n\nprobe process("{looper}").function("work") {{ n++ }}\n'
                          'probe end { printf("end ran, hits>0 %d\\n", n > 0) }\n')
     proc = tapkit_run("-x", str(prog.pid), str(s))
     rest, _ = prog.communicate(timeout=60)
-    assert rest == f"looper done sum {looper_sum(400)}\n"
+    assert rest == f"looper done sum {looper_sum(2000)}\n"
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "end ran, hits>0 1\n"
     gone = tapkit_run("-x", str(prog.pid), str(s))  # reaped: no such process any more
