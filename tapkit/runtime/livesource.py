@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 _QUOTED = re.compile(r'(\w+)\("((?:[^"\\]|\\.)*)"\)')
 
 
+LIVE_FLUSH_INTERVAL = 0.0  # each hit's output leaves before the traced program runs on: the two stay in order
 NO_PROCESS = ("process probes need a process to trace: give -c CMD (tapkit starts it) or -x PID (tapkit attaches "
               "to it), or --replay FIXTURE.yaml to replay recorded hits")
 
@@ -156,6 +157,7 @@ class LiveSource:
     def start(self, engine: BuiltinEngine) -> None:
         from tapkit.runtime.live import TracerError
 
+        engine.session.flush_interval = LIVE_FLUSH_INTERVAL
         try:
             self._register(engine)
         except TracerError as exc:  # a probe that cannot be placed: the run ends before the command starts

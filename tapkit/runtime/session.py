@@ -74,6 +74,7 @@ class Session:
         self.buffer: list[str] = []
         self.write = self.buffer.append
         self._flushed_at = 0.0
+        self.flush_interval = FLUSH_INTERVAL  # live runs use less: output then keeps pace with the traced program's
 
     # ---- output ----
 
@@ -81,7 +82,7 @@ class Session:
         """End of a handler (_stp_print_flush). Output reaches the OS stream in order, at least
         every FLUSH_INTERVAL seconds, as stapio drains stap's relay buffers periodically."""
         buf = self.buffer
-        if buf and (len(buf) >= 512 or time.monotonic() - self._flushed_at >= FLUSH_INTERVAL):
+        if buf and (len(buf) >= 512 or time.monotonic() - self._flushed_at >= self.flush_interval):
             self.sync()
 
     def sync(self) -> None:
