@@ -114,7 +114,9 @@ def demo_live() -> int:
         subprocess.run(["gcc", "-g", "-O0", "-o", f"{tmp}/afsim", str(seed / "afsim.c")], check=True)
         argv = ["run", "-g", "-I", str(seed / "tapset"), "-c", "./afsim 0 4 2", str(seed / "cs2-lock-leak.stp")]
         print("\n== live probes: the seed's case study 2 on afsim (examples/seed), from its directory")
-        print(f"   tapkit {' '.join(argv).replace(str(repo) + '/', '')}")
+        import shlex
+
+        print(f"   tapkit {shlex.join(argv).replace(str(repo) + '/', '')}")
         sys.stdout.flush()
         code = subprocess.call([sys.executable, "-m", "tapkit.cli", *argv], cwd=tmp)
     print(f"   exit status {code}")
