@@ -267,3 +267,16 @@ def test_attached_process_ending_ends_the_session(looper: Path, tmp_path: Path) 
     gone = tapkit_run("-x", str(prog.pid), str(s))  # reaped: no such process any more
     assert gone.returncode == 1
     assert f"tapkit run: no process with pid {prog.pid}" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def test_shared_library_paths_and_dlopen(libraries: dict[str, Path], tmp_path: Path) -> None:
+    lib, second, exe = libraries["lib"], libraries["dlopen"], libraries["exe"]
+    s = script(tmp_path, f'''
+global rets, counters
+probe process("{lib}").function("lib_entry").return {{ rets[$return]++ }}
+probe process("{second}").function("lib_counter") {{ counters++ }}
+probe end {{ foreach (r+ in rets) printf("%d:%d ", r, rets[r]); printf("dlopened counters %d\\n", counters) }}
+''')
+    proc = tapkit_run("-c", f"{exe} {second}", str(s))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["linked 49", "dlopened 182", "1:1 3:1 5:1 dlopened counters 4"]
