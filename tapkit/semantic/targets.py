@@ -69,6 +69,8 @@ def walk_quietly(start: TargetType, comps: list[ir.TargetComponent]) -> TargetTy
             if found is None:
                 return None
             tid = found.type
+        elif address_of and i == 0:
+            pass  # `@cast(p, "T")[i]`: p points at an array of T
         elif isinstance(t, Array):
             tid = t.element
         elif isinstance(t, Pointer):
@@ -174,7 +176,9 @@ class Walk:
                                         fixes=_member_fixes(c, names))
                 tid = found.type
             else:
-                if isinstance(t, Array):
+                if address_of and i == 0:
+                    pass  # `@cast(p, "T")[i]`: p points at an array of T
+                elif isinstance(t, Array):
                     tid = t.element
                 elif isinstance(t, Pointer):
                     tid = t.target
@@ -459,31 +463,53 @@ def _missing_local(fn: object, name: str) -> str:
 
 
 def resolve_cast(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
+    """stap's order: each ':'-separated module in turn, a header part compiled (headers.py)."""
+    from tapkit.semantic.headers import FAILED, UNAVAILABLE, header_debuginfo, is_header
+
     where = s.locator.of(e)
-    specs = cast_specs(e.module)
     if not e.module and ctx.family == "dwarf" and ctx.debuginfo is not None:
         t = ctx.debuginfo.find_type(e.type_name)
         if t is not None:
             finish(s, e, ctx.debuginfo, t.id, start_address_of=True)
             return
-    from tapkit.debuginfo import DebuginfoError
-
-    for spec in specs:
-        try:
-            info = load_debuginfo(s, spec)
-        except DebuginfoError:
+    unjudged = False  # a header nothing here can compile: its types are unknown, not missing
+    for part in (e.module or "kernel").split(":"):
+        if not part:
             continue
-        t = info.find_type(e.type_name)
-        if t is not None:
-            finish(s, e, info, t.id, start_address_of=True)
-            return
-    if "<" in e.module:
-        # a header stap compiles: the type was not in the kernel's debuginfo (there is none for this
-        # release, or the header defines a type no kernel object uses), and tapkit runs no compiler,
-        # so the cast is taken as valid with its members unchecked
-        accept_unchecked(e)
+        if is_header(part):
+            found = header_debuginfo(s, part)
+            if found == FAILED:
+                continue
+            if found != UNAVAILABLE:
+                infos = [found]
+            else:
+                unjudged = True
+                # no kbuild tree: a kernel header's structs are the kernel's own, in its DWARF or BTF
+                infos = _loaded(s, cast_specs(part))
+        else:
+            infos = _loaded(s, cast_specs(part))
+        for info in infos:
+            assert not isinstance(info, str)
+            t = info.find_type(e.type_name)
+            if t is not None:
+                finish(s, e, info, t.id, start_address_of=True)
+                return
+    if unjudged:
+        accept_unchecked(e)  # the type may be in the header: taken as valid, members unchecked
         return
     raise SemanticError("sem.cast-type", f"type definition '{e.type_name}' not found in '{e.module}'", where)
+
+
+def _loaded(s: Session, specs: list[str]) -> list[Debuginfo]:
+    from tapkit.debuginfo import DebuginfoError
+
+    out = []
+    for spec in specs:
+        try:
+            out.append(load_debuginfo(s, spec))
+        except DebuginfoError:
+            continue
+    return out
 
 
 def resolve_atvar(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
