@@ -15,6 +15,7 @@ the tracee is always left running and intact (tapkit.runtime.live).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -210,7 +211,7 @@ class LiveSource:
 
     def _callback(self, engine: BuiltinEngine, s: _Site) -> Any:
         handler = engine.handlers[s.site.index]
-        return self.live.session_callback(engine.session, handler, s.site.point, s.site.name)
+        return self.live.session_callback(engine.session, handler, live_point(s.site), s.site.name)
 
     # ---- running ----
 
@@ -291,6 +292,28 @@ def neutral(ctx: LiveContext, task: Task) -> None:
     ctx.thread = ctx.process = ctx.module = ctx.live_probe = ctx.return_frame = ctx.entry_regs = None
     ctx.entry = None
     ctx.probefunc = ""
+
+
+def live_point(site: ProbeSite) -> str:
+    """pp() as stap prints it for a live site: the executable and library by their resolved paths, a
+    .statement by the line it was placed at, and the .call/.inline suffixes written."""
+    args = _args(site)
+    point = site.point
+    for key in ("process", "library"):
+        raw = args.get(key)
+        if isinstance(raw, str):
+            with contextlib.suppress(LiveSetupError):
+                resolved = resolve_path(raw)
+                point = point.replace(f'{key}("{raw}")', f'{key}("{resolved}")', 1)
+    statement = args.get("statement")
+    if isinstance(statement, str) and "@" in statement:
+        line = statement.rpartition(":")[2]
+        if line.isdigit():
+            point = re.sub(r':\d+"\)', f':{line}")', point, count=1)
+    for suffix in ("call", "inline"):
+        if suffix in args and not point.endswith(f".{suffix}"):
+            point += f".{suffix}"
+    return point
 
 
 def _plan(site: ProbeSite) -> _Site:

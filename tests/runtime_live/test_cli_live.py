@@ -280,3 +280,21 @@ probe end {{ foreach (r+ in rets) printf("%d:%d ", r, rets[r]); printf("dlopened
     proc = tapkit_run("-c", f"{exe} {second}", str(s))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["linked 49", "dlopened 182", "1:1 3:1 5:1 dlopened counters 4"]
+
+
+def test_pp_names_the_resolved_file_and_the_statement_line(afsim: dict[str, Path], tmp_path: Path) -> None:
+    exe = afsim["O0"]
+    link = tmp_path / "afsim"
+    link.symlink_to(exe)
+    s = script(tmp_path, '''
+probe process("./afsim").statement("afs_PutDCache@afsim.c:107") { println(pp()) }
+probe process("./afsim").function("afs_GetDCache").call { println(pp()) }
+probe process("./afsim").function("afs_linux_readdir").return { println(pp()) }
+''')
+    proc = tapkit_run("-c", "./afsim 0 4 1", str(s), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if not line.startswith("afsim:")]
+    prefix = f'process("{exe}")'
+    assert lines[0].startswith(prefix + '.function("afs_GetDCache@') and lines[0].endswith('afsim.c:95").call')
+    assert lines[1].startswith(prefix + '.statement("afs_PutDCache@') and lines[1].endswith('afsim.c:107")')
+    assert lines[2].startswith(prefix + '.function("afs_linux_readdir@') and lines[2].endswith(".return")
