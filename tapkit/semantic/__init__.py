@@ -17,11 +17,12 @@ For the editor, analyze_text(text, path, CheckOptions(...), editor=True) (or ana
 keeps every body and builds Analysis.model, which tapkit.semantic.queries answers from.
 
 The pipeline is stap's (see analysis.py): probe derivation with alias expansion (probes.py,
-builtins.py, dwarfprobes.py, tracepoints.py), symbol resolution pulling tapset files in on use
-(resolve.py, session.py, library.py), target variables through debuginfo (targets.py), the
-optimizer whose elisions decide verdicts (optimize.py, fold.py, voidreduce.py, effects.py),
-type inference (infer.py, typecalls.py) and the last checks (checks.py). The resolved program is made of
-tapkit.semantic.ir nodes; queries.py answers the editor's questions about an Analysis.
+builtins.py, dwarfprobes.py with callsites.py for .label/.callee, tracepoints.py), symbol
+resolution pulling tapset files in on use (resolve.py, session.py, library.py), target variables
+through debuginfo (targets.py; @cast header modules: headers.py), the optimizer whose elisions
+decide verdicts (optimize.py, fold.py, voidreduce.py, effects.py), type inference (infer.py,
+typecalls.py) and the last checks (checks.py). The resolved program is made of tapkit.semantic.ir
+nodes; queries.py answers the editor's questions about an Analysis.
 """
 
 from tapkit.semantic.analysis import Analysis, ScriptFile, analyze
