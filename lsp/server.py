@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -282,4 +283,9 @@ def main(tcp_port: int | None = None, host: str = "127.0.0.1") -> int:
     except SystemExit as e:  # pygls leaves through sys.exit on `exit`
         return int(e.code or 0)
     # LSP: 0 when `shutdown` came before the end, 1 otherwise
-    return 0 if getattr(server.protocol, "_shutdown", False) else 1
+    code = 0 if getattr(server.protocol, "_shutdown", False) else 1
+    # Leave now: Python's exit would join the diagnostics worker, and a long run would hold the editor's
+    # `exit` up (the client may then kill the server); nothing of ours is left to flush but the streams.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
