@@ -286,6 +286,7 @@ def main(tcp_port: int | None = None, host: str = "127.0.0.1") -> int:
     code = 0 if getattr(server.protocol, "_shutdown", False) else 1
     # Leave now: Python's exit would join the diagnostics worker, and a long run would hold the editor's
     # `exit` up (the client may then kill the server); nothing of ours is left to flush but the streams.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # pygls may have closed stdout already
+            stream.flush()
     os._exit(code)
