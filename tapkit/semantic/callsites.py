@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from tapkit.cache import cache_dir, content_hash
 
-CALLSITES_VERSION = "1"
+CALLSITES_VERSION = "2"
 
 _TAG_LABEL, _TAG_SUBPROGRAM, _TAG_INLINED = 0x0A, 0x2E, 0x1D
 _TAG_CALL_SITE, _TAG_GNU_CALL_SITE = 0x48, 0x4109
@@ -34,7 +34,7 @@ class Label:
 @dataclass(frozen=True, slots=True)
 class FunctionSites:
     labels: tuple[Label, ...]
-    callees: tuple[str, ...]  # functions called (or inlined) from this one, by name
+    callees: tuple[str, ...]  # functions inlined into this one (as one address range), by name
 
 
 def function_sites(path: str) -> dict[str, FunctionSites]:
@@ -114,7 +114,8 @@ def _scan(path: str) -> dict[str, dict[str, list[object]]]:
                 elif concrete and tag in (_TAG_CALL_SITE, _TAG_GNU_CALL_SITE, _TAG_INLINED):
                     callee = attrs.get(_AT_CALL_ORIGIN, attrs.get(_AT_ABSTRACT_ORIGIN))
                     if isinstance(callee, int):
-                        calls.append((concrete[-1], callee, tag == _TAG_INLINED))
+                        # stap 4.8 takes an inlined callee only where it has one address range (low_pc)
+                        calls.append((concrete[-1], callee, tag == _TAG_INLINED and _AT_LOW_PC in attrs))
                         if tag == _TAG_INLINED:
                             origins[off] = callee
                             if ab.children:  # what the inlined body holds is the inlined function's

@@ -139,8 +139,9 @@ def _build_sites(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, Arg
     """.label("L") (a label of the function, by glob) and .callee("F")/.callees(N) (functions inlined
     into it, N levels deep), from the DIEs (callsites.py).
 
-    Callees are the functions inlined at call sites in the function: stap 4.8 finds no callee
-    through the DW_TAG_call_site entries of DWARF 5 for out-of-line calls. It also leaves out callees
+    Callees are the functions inlined in the function as one address range: stap 4.8 finds no callee
+    through the DW_TAG_call_site entries of DWARF 5 for out-of-line calls, nor inlined copies split into
+    several ranges (callsites.py keeps the same ones). It also leaves out callees
     it blocklists (get_current, atomic_*, spin_lock*, functions of asm headers): _BLOCKLISTED names
     the ones seen in practice, not stap's whole list."""
     from tapkit.semantic.callsites import function_sites

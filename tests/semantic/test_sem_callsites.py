@@ -39,3 +39,23 @@ def test_label_and_callee_points_in_tapkit_check(openafs_ko: Path) -> None:
     assert errors('function("afs_PutDCache").callees')  # only get_current, which stap blocklists
     sites = function_sites(str(openafs_ko))
     assert "folio_ref_count" in sites["page_count"].callees
+
+
+_CALLEE = re.compile(r'<- module\("openafs"\)\.function\("([^@"]+)@[^"]*"\)\.callee\("([^@"]+)@')
+
+
+def test_callees_stap_derives_for_a_sample_of_functions(openafs_ko: Path, tmp_path: Path) -> None:
+    from tapkit.semantic.dwarfprobes import _BLOCKLISTED
+
+    sites = function_sites(str(openafs_ko))
+    callers = sorted(name for name, s in sites.items() if s.callees)[::12][:40]
+    assert len(callers) >= 30
+    script = tmp_path / "callees.stp"
+    points = ",\n  ".join(f'module("openafs").function("{name}").callees ?' for name in callers)
+    script.write_text(f"probe {points} {{ println(pp()) }}\nprobe begin {{ exit() }}\n")
+    proc = stap_offline("-p2", str(script), module=openafs_ko)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    theirs = {m.groups() for m in _CALLEE.finditer(proc.stdout)}
+    ours = {(name, c) for name in callers for c in sites[name].callees if not _BLOCKLISTED.fullmatch(c)}
+    assert len(theirs) > 10
+    assert ours == theirs, (sorted(ours - theirs)[:10], sorted(theirs - ours)[:10])
