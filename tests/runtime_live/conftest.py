@@ -91,3 +91,8 @@ def debug_frame_only() -> Path:
 @pytest.fixture(scope="session")
 def looper() -> Path:
     return build("looper", [SOURCES / "looper.c"], "-O0")
+
+
+@pytest.fixture(scope="session")
+def pretty() -> Path:
+    return build("pretty", [SOURCES / "pretty.c"], "-O0")

@@ -298,3 +298,28 @@ probe process("./afsim").function("afs_linux_readdir").return { println(pp()) }
     assert lines[0].startswith(prefix + '.function("afs_GetDCache@') and lines[0].endswith('afsim.c:95").call')
     assert lines[1].startswith(prefix + '.statement("afs_PutDCache@') and lines[1].endswith('afsim.c:107")')
     assert lines[2].startswith(prefix + '.function("afs_linux_readdir@') and lines[2].endswith(".return")
+
+
+def test_pretty_printing(pretty: Path, tmp_path: Path) -> None:
+    s = script(tmp_path, f'''
+probe process("{pretty}").function("f") {{
+  println($a$)
+  println($a$$)
+  println($v$)
+  println($s$ . " " . $n$ . " " . $a->in$)
+  println($$parms)
+}}
+''')
+    proc = tapkit_run("-c", str(pretty), str(s))
+    assert proc.returncode == 0, proc.stderr
+    one, two, by_value, scalars, parms = proc.stdout.splitlines()
+    ptr = "0x[0-9a-f]+"
+    head = (r"\{\.c='A', \.sc='\\376', \.uc='\\310', \.s=-3, \.us=4, \.i=-5, \.u=6, \.l=-7, \.ul=8, \.ll=-9, "
+            r'\.ull=10, \.b=1, \.col=5, \.str="hi\\n", \.cstr=0x0, \.vp=0x10, \.ip=0x0, ')
+    assert re.fullmatch(head + rf"\.in=\{{\.\.\.\}}, \.inp={ptr}, \.un=\{{\.\.\.\}}, \.arr=\[\.\.\.\], "
+                               rf"\.name=\[\.\.\.\], \.d=\?, \.bits=5, \.next={ptr}\}}", one), one
+    assert re.fullmatch(head + rf"\.in=\{{\.i=-1, \.u='\\''\}}, \.inp={ptr}, \.un=\{{\.a=7, \.b=7\}}, "
+                               rf'\.arr=\[11, \.\.\.\], \.name="nm", \.d=\?, \.bits=5, \.next={ptr}\}}', two), two
+    assert by_value == one  # v is a copy of *a (its pointers too), passed on the stack
+    assert scalars == '"x\\"y" -42 {.i=-1, .u=\'\\\'\'}'
+    assert re.fullmatch(rf"a={ptr} v=\{{\.\.\.\}} s={ptr} n=0xffffffffffffffd6 in=\{{\.\.\.\}}", parms), parms

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tapkit.runtime import arith, context, memory, stats, strings
+from tapkit.runtime import arith, context, memory, pretty, stats, strings
 from tapkit.runtime.arrays import LongArray, StatArray, StringArray
 from tapkit.runtime.compiler import support
 from tapkit.runtime.errors import ActionLimitError, StapError, uncatchable
@@ -130,7 +130,7 @@ def base_namespace() -> dict[str, Any]:
         "_major": support.major, "_minor": support.minor, "_mkdev": support.mkdev, "_endian": support.endian,
         "_sign_extend": _sign_extend, "_hexaddr": _hexaddr, "_bitfield": support.bitfield,
         "_bind_optional": support.bind_optional, "_global_resolver": support.global_resolver,
-        "_pretty_vars": support.pretty_vars, "_entry_value": support.entry_value,
+        "_pretty_vars": support.pretty_vars, "_pretty": pretty.render, "_entry_value": support.entry_value,
         "_write_var": support.write_var, "_poke": support.poke, "_register": support.register,
         "_print_backtrace": _print_backtrace, "_sprint_backtrace": _sprint_backtrace, "_backtrace": _backtrace,
         "_print_ubacktrace": _print_ubacktrace, "_sprint_ubacktrace": _sprint_ubacktrace, "_ubacktrace": _ubacktrace,

@@ -356,7 +356,20 @@ def pretty_vars(ctx: Context, entries: tuple[tuple[str, Any, str], ...]) -> str:
     """stap's $$parms/$$locals/$$vars/$$return text: name=0x… each, space-separated."""
     out = []
     for name, access, kind in entries:
-        if access is None or kind == "float":
+        if isinstance(kind, tuple):  # $$parms$: (plan, in memory)
+            plan, in_memory = kind
+            if access is None:
+                out.append(f"{name}=?")
+                continue
+            try:
+                value = access.address(ctx) if in_memory else access.read(ctx)
+            except StapError:
+                out.append(f"{name}=?")
+                continue
+            from tapkit.runtime.pretty import render
+
+            out.append(f"{name}={render(ctx.memory, plan, value, in_memory)}")
+        elif access is None or kind == "float":
             out.append(f"{name}=?")
         elif kind == "struct":
             out.append(f"{name}={{...}}")

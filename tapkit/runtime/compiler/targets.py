@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tapkit.runtime.compiler.unit import CompileError, CompileUnit
+from tapkit.runtime.pretty import spec as pretty_spec
 from tapkit.semantic import ir
 
 if TYPE_CHECKING:
@@ -225,9 +226,13 @@ class TargetCompiler:
 
         which = e.name[2:]
         probe, site = self.probe, self.site
-        if e.components or e.addressof or which.endswith("$") or which not in ("parms", "locals", "vars", "return"):
-            raise CompileError(f"pretty-printing {e.name} is not supported by the builtin engine "
-                               "(the plain $$parms, $$locals, $$vars and $$return are)", e.span)
+        depth = 0
+        if len(e.components) == 1 and e.components[0].kind == "pretty":
+            depth = len(e.components[0].name or "$")
+        elif e.components:
+            raise CompileError(f"{e.name} takes no members", e.span)
+        if e.addressof or which not in ("parms", "locals", "vars", "return"):
+            raise CompileError(f"{e.name} is not a context variable the builtin engine knows", e.span)
         if probe is None or site is None or probe.context.function is None or probe.context.debuginfo is None:
             raise CompileError(f"{e.name} needs a DWARF probe", e.span)
         fn, info = probe.context.function, probe.context.debuginfo
@@ -248,14 +253,34 @@ class TargetCompiler:
             if access is None:
                 access = self.variables[key] = self.unit.consts.names.fresh(f"TVP_{name}")
                 self.unit.bindings.append(f"{access} = _bind_optional(_targets, {site}, {name!r})")
-            parts.append(f"({name!r}, {access}, {kind!r})")
+            if depth:  # $$parms$: each one as $name$ prints it
+                plan = self.unit.consts.value("PRETTY", repr(pretty_spec(info, tid, depth, top=True)))
+                in_memory = isinstance(t, Struct | Array)
+                parts.append(f"({name!r}, {access}, ({plan}, {in_memory}))")
+            else:
+                parts.append(f"({name!r}, {access}, {kind!r})")
         return f"_pretty_vars(ctx, ({''.join(p + ', ' for p in parts)}))"
+
+    def pretty_value(self, c: ExprCompiler, e: ir.Target) -> str:
+        """`$var$`, `$var->member$$`, `@cast(...)$`: the value the components reach, pretty printed."""
+        depth = len(e.components[-1].name or "$")
+        components, addressof = e.components, e.addressof
+        e.components = components[:-1]
+        e.addressof = not e.components  # a struct or array variable by itself: from its address
+        try:
+            place, info, _user, _member = self._walk(c, e)
+        finally:
+            e.components, e.addressof = components, addressof
+        plan = self.unit.consts.value("PRETTY", repr(pretty_spec(info, place.tid, depth, top=True)))
+        return f"_pretty(ctx.memory, {plan}, {place.code}, {place.in_memory})"
 
     def read(self, c: ExprCompiler, e: ir.Target) -> str:
         from tapkit.debuginfo import Array, Base, Enum, Pointer, Struct
 
         if e.kind == "var" and e.name.startswith("$$"):
             return self.pretty(c, e)
+        if e.components and e.components[-1].kind == "pretty":
+            return self.pretty_value(c, e)
         if e.kind == "var" and self.probe is not None and self.probe.context.family == "sdt":
             if e.components or e.addressof or self.site is None or not e.name[1:4] == "arg":
                 raise CompileError(f"{e.name}: SDT marker probes read $arg1...$argN as plain values here", e.span)
