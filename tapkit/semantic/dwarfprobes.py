@@ -15,9 +15,10 @@ import re
 from typing import TYPE_CHECKING
 
 from tapkit.debuginfo import Debuginfo, DebuginfoError, Function
+from tapkit.diagnostics import Span
 from tapkit.semantic.builtins import make_derived, number, string
 from tapkit.semantic.context import ProbeContext
-from tapkit.semantic.errors import SemanticError
+from tapkit.semantic.errors import SemanticError, Where
 from tapkit.semantic.lines import has_line, line_records
 from tapkit.semantic.probes import ArgLiteral, Point, ProbeSpec
 from tapkit.semantic.suggest import levenshtein_suggest
@@ -169,6 +170,10 @@ def _build_sites(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, Arg
             if not fnmatch.fnmatchcase(name, pattern) or (fn.name, name) in seen:
                 continue
             if not spec.startswith("process") and _BLOCKLISTED.fullmatch(name):
+                sp = probe.decl.span  # stap warns at the `probe` keyword, and probes the rest
+                at = Where(Span(sp.file, sp.line, sp.column, sp.line, sp.column + 5), "keyword")
+                what = "is in blocklisted file" if name.startswith(("arch_", "constant_")) else "is blocklisted"
+                s.errors.warn("sem.blocklisted", f"function {name} {what}", at)
                 continue
             seen.add((fn.name, name))
             found = info.functions(name)
