@@ -9,7 +9,8 @@ generates (dwarf_pretty_print; checked against its -p3 output for every kind bel
   char * / const char *       user_string_quoted(p): "text", or 0x… when unreadable
   other pointers              %#x (0x0 for NULL; never followed below the top level)
   struct / union              {.m=…, .n=…} while levels remain, else {...}
-  array                       [first, ...] while levels remain (a char array: its string), else [...]
+  array                       [first, ...] while levels remain (its element at the array's own level; a
+                              char array: its string), else [...]
 
 At the top level a pointer to a struct or union is followed (`$p$` prints *p); bitfields print as
 their value.
@@ -47,7 +48,7 @@ def spec(info: Debuginfo, tid: int, depth: int, top: bool = False) -> Spec:
         element = info.strip(t.element)
         if _is_char(element):
             return ("string",)
-        return ("array", info.sizeof(t.element) or 0, t.count or 0, spec(info, t.element, depth - 1))
+        return ("array", info.sizeof(t.element) or 0, t.count or 0, spec(info, t.element, depth))  # same level
     if isinstance(t, Pointer):
         target = info.strip(t.target) if t.target is not None else None
         if target is not None and _is_char(target):
@@ -111,9 +112,8 @@ def _render(memory: Any, plan: Spec, value: int, in_memory: bool) -> str:
                     parts.append(f".{name}={_render(memory, sub, value + offset, True)}")
             return "{" + ", ".join(parts) + "}"
         if kind == "array":
-            _, _size, count, sub = plan
-            first = _render(memory, sub, value, True)
-            return f"[{first}, ...]" if count != 1 else f"[{first}]"
+            sub = plan[3]
+            return f"[{_render(memory, sub, value, True)}, ...]"  # stap shows the first element only
         if kind == "string":
             return _quoted(memory, value)
         if kind == "deref":

@@ -309,10 +309,13 @@ probe process("{pretty}").function("f") {{
   println($s$ . " " . $n$ . " " . $a->in$)
   println($$parms)
 }}
+probe process("{pretty}").function("g") {{ println($b$); println($b$$) }}
 ''')
     proc = tapkit_run("-c", str(pretty), str(s))
     assert proc.returncode == 0, proc.stderr
-    one, two, by_value, scalars, parms = proc.stdout.splitlines()
+    one, two, by_value, scalars, parms, arrays1, arrays2 = proc.stdout.splitlines()
+    assert arrays1 == '{.one=[...], .many=[...], .p=0x0, .cs=[...]}'
+    assert arrays2 == '{.one=[1, ...], .many=[{.i=2}, ...], .p=0x0, .cs=""}'  # elements at the array's level
     ptr = "0x[0-9a-f]+"
     head = (r"\{\.c='A', \.sc='\\376', \.uc='\\310', \.s=-3, \.us=4, \.i=-5, \.u=6, \.l=-7, \.ul=8, \.ll=-9, "
             r'\.ull=10, \.b=1, \.col=5, \.str="hi\\n", \.cstr=0x0, \.vp=0x10, \.ip=0x0, ')
