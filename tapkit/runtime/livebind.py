@@ -86,6 +86,13 @@ class _Checked:
         except (MemoryFault, LocationError, TargetVariableError) as exc:
             raise _hit_error(self.name, exc) from None
 
+    def read_bytes(self, ctx: Context) -> bytes:
+        try:
+            data: bytes = self.var.read_bytes(ctx)
+        except (MemoryFault, LocationError, TargetVariableError) as exc:
+            raise _hit_error(self.name, exc) from None
+        return data
+
     def write(self, ctx: Context, value: int) -> None:
         try:
             self.var.write(ctx, value)
@@ -111,6 +118,9 @@ class _ByAddress:
 
     def address(self, ctx: Context) -> int:
         return self._at(ctx).address(ctx)
+
+    def read_bytes(self, ctx: Context) -> bytes:
+        return self._at(ctx).read_bytes(ctx)
 
     def write(self, ctx: Context, value: int) -> None:
         self._at(ctx).write(ctx, value)

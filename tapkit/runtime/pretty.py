@@ -151,3 +151,35 @@ def _quoted(memory: Any, addr: int) -> str:
     except MemoryFault:
         return f"0x{addr & 0xFFFFFFFFFFFFFFFF:x}"
     return string_quoted(out.decode("latin-1"))
+
+
+OVERLAY_BASE = 0xFFFFF00000000000  # where a value read as bytes (a struct in registers) is shown to render
+
+
+class _Overlay:
+    """Memory with one value's bytes at OVERLAY_BASE: a struct that is in registers, rendered like memory."""
+
+    def __init__(self, memory: Any, data: bytes) -> None:
+        self.memory, self.data = memory, data
+
+    def read(self, addr: int, size: int, user: bool) -> bytes:
+        offset = addr - OVERLAY_BASE
+        if 0 <= offset <= len(self.data) - size:
+            return self.data[offset:offset + size]
+        if 0 <= offset < len(self.data):
+            raise MemoryFault(addr)
+        return bytes(self.memory.read(addr, size, user))
+
+
+def render_variable(ctx: Any, plan: Spec, access: Any) -> str:
+    """A whole struct or array variable: from its bytes where the source can give them (registers too),
+    else from its address."""
+    from tapkit.runtime.errors import StapError
+
+    reader = getattr(access, "read_bytes", None)
+    try:
+        if reader is not None:
+            return render(_Overlay(ctx.memory, reader(ctx)), plan, OVERLAY_BASE, True)
+        return render(ctx.memory, plan, access.address(ctx), True)
+    except StapError:
+        return "?"

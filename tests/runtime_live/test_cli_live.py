@@ -308,12 +308,14 @@ probe process("{pretty}").function("f") {{
   println($v$)
   println($s$ . " " . $n$ . " " . $a->in$)
   println($$parms)
+  println($in$)
 }}
 probe process("{pretty}").function("g") {{ println($b$); println($b$$) }}
 ''')
     proc = tapkit_run("-c", str(pretty), str(s))
     assert proc.returncode == 0, proc.stderr
-    one, two, by_value, scalars, parms, arrays1, arrays2 = proc.stdout.splitlines()
+    one, two, by_value, scalars, parms, in_registers, arrays1, arrays2 = proc.stdout.splitlines()
+    assert in_registers == "{.i=-1, .u='\\''}"  # a small struct passed in a register, read at the entry
     assert arrays1 == '{.one=[...], .many=[...], .p=0x0, .cs=[...]}'
     assert arrays2 == '{.one=[1, ...], .many=[{.i=2}, ...], .p=0x0, .cs=""}'  # elements at the array's level
     ptr = "0x[0-9a-f]+"

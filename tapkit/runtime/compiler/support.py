@@ -357,18 +357,21 @@ def pretty_vars(ctx: Context, entries: tuple[tuple[str, Any, str], ...]) -> str:
     out = []
     for name, access, kind in entries:
         if isinstance(kind, tuple):  # $$parms$: (plan, in memory)
+            from tapkit.runtime.pretty import render, render_variable
+
             plan, in_memory = kind
             if access is None:
                 out.append(f"{name}=?")
                 continue
+            if in_memory:
+                out.append(f"{name}={render_variable(ctx, plan, access)}")
+                continue
             try:
-                value = access.address(ctx) if in_memory else access.read(ctx)
+                value = access.read(ctx)
             except StapError:
                 out.append(f"{name}=?")
                 continue
-            from tapkit.runtime.pretty import render
-
-            out.append(f"{name}={render(ctx.memory, plan, value, in_memory)}")
+            out.append(f"{name}={render(ctx.memory, plan, value, False)}")
         elif access is None or kind == "float":
             out.append(f"{name}=?")
         elif kind == "struct":

@@ -263,7 +263,17 @@ class TargetCompiler:
 
     def pretty_value(self, c: ExprCompiler, e: ir.Target) -> str:
         """`$var$`, `$var->member$$`, `@cast(...)$`: the value the components reach, pretty printed."""
+        from tapkit.debuginfo import Array, Struct
+
         depth = len(e.components[-1].name or "$")
+        probe, site = self.probe, self.site
+        if e.kind == "var" and len(e.components) == 1 and probe is not None and site is not None \
+                and probe.context.function is not None and probe.context.debuginfo is not None:
+            info, fn = probe.context.debuginfo, probe.context.function
+            var = next((v for v in (*fn.params, *fn.locals) if v.name == e.name[1:]), None)
+            if var is not None and isinstance(info.strip(var.type), Struct | Array):  # whole: from its bytes
+                plan = self.unit.consts.value("PRETTY", repr(pretty_spec(info, var.type, depth, top=True)))
+                return f"_pretty_variable(ctx, {plan}, {self.variable_access(site, var.name)})"
         components, addressof = e.components, e.addressof
         e.components = components[:-1]
         e.addressof = not e.components  # a struct or array variable by itself: from its address

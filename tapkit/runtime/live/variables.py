@@ -139,6 +139,7 @@ class AbiSlot:
 
     register: int | None = None
     stack_offset: int | None = None
+    registers: tuple[int, ...] = ()  # a small struct passed in consecutive integer registers
 
 
 class TargetVariable:
@@ -166,6 +167,8 @@ class TargetVariable:
                 return ImplicitPlace(self.const_value)
             return ValuePlace(self.const_value & 0xFFFFFFFFFFFFFFFF)
         if self.abi is not None:
+            if self.abi.registers:  # not in memory yet: members and the whole value come from the registers
+                return PiecesPlace(tuple((8, RegisterPlace(r)) for r in self.abi.registers))
             if self.abi.register is not None:
                 return RegisterPlace(self.abi.register)
             return MemoryPlace(ctx.regs.rsp + (self.abi.stack_offset or 0))
@@ -307,7 +310,8 @@ def abi_slots(info: Debuginfo, function: Function) -> dict[str, AbiSlot]:
                 out[param.name] = AbiSlot(stack_offset=stack)
                 stack += words * 8
             else:
-                ints += words  # passed in registers: no single place to read at entry
+                out[param.name] = AbiSlot(registers=tuple(ARG_REGS[ints + k] for k in range(words)))
+                ints += words
             continue
         if ints < 6:
             out[param.name] = AbiSlot(register=ARG_REGS[ints])
