@@ -328,3 +328,21 @@ probe process("{pretty}").function("g") {{ println($b$); println($b$$) }}
     assert by_value == one  # v is a copy of *a (its pointers too), passed on the stack
     assert scalars == '"x\\"y" -42 {.i=-1, .u=\'\\\'\'}'
     assert re.fullmatch(rf"a={ptr} v=\{{\.\.\.\}} s={ptr} n=0xffffffffffffffd6 in=\{{\.\.\.\}}", parms), parms
+
+
+def test_exec_in_a_forked_child_gets_the_new_image_probes(forker: Path, basic: dict[str, Path],
+                                                           tmp_path: Path) -> None:
+    exe = basic["O0-pie"]
+    s = script(tmp_path, f'''
+global n
+probe process("{forker}").function("child_only") {{ n["child_only", $v]++ }}
+probe process("{exe}").function("fact").return {{ if ($n == 5) n["fact", $return]++ }}
+probe process("{exe}").begin {{ println("exec begin") }}
+probe end {{ foreach ([f, v] in n) printf("%s %d x%d\\n", f, v, n[f, v]) }}
+''')
+    proc = tapkit_run("-c", f"{forker} {exe}", str(s))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "fact 120" in lines and "parent 22 child exit 3" in lines  # the exec'd program ran intact
+    assert lines.count("exec begin") == 1
+    assert lines[-2:] == ["child_only 3 x1", "fact 120 x1"]
