@@ -88,18 +88,22 @@ class OperandVisits(TypeBookkeeping):
             # stap 4.8 expands autocasts only in the final pass: here they stay unknown, and are
             # reported as such if this early pass ends up printing its mismatches
             if e.kind == "autocast":
+                if self.assert_resolvability:  # before the operand's own errors, as stap prints them
+                    self.report_target(e, "unknown type in dereference")
                 if e.operand is not None:
                     self.t = LONG
                     self.expr(e.operand)
                 self.still += 1
-                if self.assert_resolvability:
-                    self.report_target(e, "unknown type in dereference")
             return
         for c in e.components:
             if c.expr is not None:
                 self.t = LONG
                 self.expr(c.expr)
+        reported = False
         if e.kind == "autocast" and not e.resolved and e.operand is not None:
+            if self.assert_resolvability and (e.operand.details is None or e.error is not None):
+                self.report_target(e, "unknown type in dereference")  # stap reports before the operand's errors
+                reported = True
             self.t = LONG
             self.expr(e.operand)
             if e.operand.details is not None and e.error is None:
@@ -117,7 +121,7 @@ class OperandVisits(TypeBookkeeping):
         if self.initial:
             return
         if e.kind == "autocast":
-            if self.assert_resolvability:
+            if self.assert_resolvability and not reported:
                 self.report_target(e, "unknown type in dereference")
             self.still += 1
             return
