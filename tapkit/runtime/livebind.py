@@ -83,8 +83,25 @@ class _Checked:
     def address(self, ctx: Context) -> int:
         try:
             return wrap(self.var.address(ctx))
-        except (MemoryFault, LocationError, TargetVariableError) as exc:
+        except LocationError as exc:
+            if getattr(self.var.vtype, "kind", "") != "aggregate":
+                raise _hit_error(self.name, exc) from None
+            return self._in_registers(ctx)
+        except (MemoryFault, TargetVariableError) as exc:
             raise _hit_error(self.name, exc) from None
+
+    def _in_registers(self, ctx: Context) -> int:
+        """A struct held in registers (a small parameter at the function's entry): its bytes are laid
+        over the hit's memory at an address no process uses, so `$s->member` reads them there."""
+        from tapkit.runtime.pretty import OVERLAY_BASE
+
+        overlays = getattr(ctx.memory, "overlays", None)
+        if overlays is None:
+            raise StapError(f"cannot take the address of ${self.name}: it is in registers here")
+        data = self.read_bytes(ctx)
+        base = OVERLAY_BASE + (id(self) & 0xFFFFFF) * 0x100  # one slot per variable, refreshed at each use
+        overlays[base] = data
+        return wrap(base)
 
     def read_bytes(self, ctx: Context) -> bytes:
         try:

@@ -157,18 +157,28 @@ OVERLAY_BASE = 0xFFFFF00000000000  # where a value read as bytes (a struct in re
 
 
 class _Overlay:
-    """Memory with one value's bytes at OVERLAY_BASE: a struct that is in registers, rendered like memory."""
+    """Memory with a value's bytes at `base` (a struct in registers, rendered or walked like memory);
+    other reads and every write go to the memory below (writes to the laid-over bytes fault)."""
 
-    def __init__(self, memory: Any, data: bytes) -> None:
-        self.memory, self.data = memory, data
+    def __init__(self, memory: Any, base: int, data: bytes) -> None:
+        self.memory, self.base, self.data = memory, base, data
 
-    def read(self, addr: int, size: int, user: bool) -> bytes:
-        offset = addr - OVERLAY_BASE
+    def read(self, addr: int, size: int, user: bool = True) -> bytes:
+        offset = addr - self.base
         if 0 <= offset <= len(self.data) - size:
             return self.data[offset:offset + size]
         if 0 <= offset < len(self.data):
             raise MemoryFault(addr)
         return bytes(self.memory.read(addr, size, user))
+
+    def write(self, addr: int, data: bytes, *rest: Any) -> None:
+        if self.base <= addr < self.base + len(self.data):
+            raise MemoryFault(addr)  # the struct is in registers: no memory to write
+        self.memory.write(addr, data, *rest)
+
+    @property
+    def takes_user_flag(self) -> bool:
+        return bool(getattr(self.memory, "takes_user_flag", False))
 
 
 def render_variable(ctx: Any, plan: Spec, access: Any) -> str:
@@ -179,7 +189,7 @@ def render_variable(ctx: Any, plan: Spec, access: Any) -> str:
     reader = getattr(access, "read_bytes", None)
     try:
         if reader is not None:
-            return render(_Overlay(ctx.memory, reader(ctx)), plan, OVERLAY_BASE, True)
+            return render(_Overlay(ctx.memory, OVERLAY_BASE, reader(ctx)), plan, OVERLAY_BASE, True)
         return render(ctx.memory, plan, access.address(ctx), True)
     except StapError:
         return "?"

@@ -309,13 +309,15 @@ probe process("{pretty}").function("f") {{
   println($s$ . " " . $n$ . " " . $a->in$)
   println($$parms)
   println($in$)
+  printf("%d %d %d\\n", $in->i, $in->u, user_long(-1))
 }}
 probe process("{pretty}").function("g") {{ println($b$); println($b$$) }}
 ''')
     proc = tapkit_run("-c", str(pretty), str(s))
     assert proc.returncode == 0, proc.stderr
-    one, two, by_value, scalars, parms, in_registers, arrays1, arrays2 = proc.stdout.splitlines()
+    one, two, by_value, scalars, parms, in_registers, members, arrays1, arrays2 = proc.stdout.splitlines()
     assert in_registers == "{.i=-1, .u='\\''}"  # a small struct passed in a register, read at the entry
+    assert members == "-1 39 0"  # its members too; user_long of an address no process has is 0, no crash
     assert arrays1 == '{.one=[...], .many=[...], .p=0x0, .cs=[...]}'
     assert arrays2 == '{.one=[1, ...], .many=[{.i=2}, ...], .p=0x0, .cs=""}'  # elements at the array's level
     ptr = "0x[0-9a-f]+"

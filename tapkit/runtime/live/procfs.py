@@ -71,15 +71,22 @@ def exe_path(pid: int) -> str:
 class ProcessMemory:
     """A live process's address space (tapkit.runtime.Memory): user reads only, kernel reads fault."""
 
-    __slots__ = ("_fd", "pid")
+    __slots__ = ("_fd", "overlays", "pid")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
+        # values with no memory of their own (a struct held in registers) laid out where no user address
+        # can be (>= 2**63), so that `$s->member` reads them like memory: base -> bytes
+        self.overlays: dict[int, bytes] = {}
         self._fd = -1  # __del__ closes it: set before the open can fail
         self._fd = os.open(f"/proc/{pid}/mem", os.O_RDWR | os.O_CLOEXEC)
 
     def read(self, addr: int, size: int, user: bool = True) -> bytes:
-        if not user or addr < 0 or size < 0 or addr + size > 1 << 64:
+        if not user or addr < 0 or size < 0 or addr + size > 1 << 63:  # pread's offset is a signed off_t
+            if user and size >= 0:
+                for base, data in self.overlays.items():
+                    if base <= addr and addr + size <= base + len(data):
+                        return data[addr - base:addr - base + size]
             raise MemoryFault(addr)
         try:
             data = os.pread(self._fd, size, addr)
@@ -91,6 +98,8 @@ class ProcessMemory:
         return data
 
     def write(self, addr: int, data: bytes) -> None:
+        if addr < 0 or addr + len(data) > 1 << 63:
+            raise MemoryFault(addr)
         try:
             done = os.pwrite(self._fd, data, addr)
         except OSError as exc:
