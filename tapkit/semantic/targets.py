@@ -149,8 +149,10 @@ class Walk:
     def comp_where(self, c: ir.TargetComponent) -> Where:
         return self.s.locator.component(c)
 
-    def run(self, tid: TypeId, comps: list[ir.TargetComponent], address_of: bool = False) -> tuple[TypeId, int]:
-        """The type reached and how many components were used (a pretty-print suffix stops the walk)."""
+    def run(self, tid: TypeId, comps: list[ir.TargetComponent], address_of: bool = False,
+            whole: Where | None = None) -> tuple[TypeId, int]:
+        """The type reached and how many components were used (a pretty-print suffix stops the walk);
+        whole is the expression, where stap reports indexing a struct."""
         from tapkit.debuginfo import Array, Pointer, Struct
 
         info = self.info
@@ -182,6 +184,9 @@ class Walk:
                     tid = t.element
                 elif isinstance(t, Pointer):
                     tid = t.target
+                elif isinstance(t, Struct):
+                    raise SemanticError("sem.target-access", f"invalid access '[{c.index}]' for {info.spell(t.id)}",
+                                        whole or self.comp_where(c))
                 else:
                     raise SemanticError("sem.target-access", f"invalid access '[{c.index}]' vs. {info.spell(t.id)}",
                                         self.comp_where(c))
@@ -236,7 +241,7 @@ def finish(s: Session, e: ir.Target, info: Debuginfo, tid: TypeId, start_address
     """Walk e's components from tid and record the result on e (raises SemanticError)."""
     e.base = TargetType(info, tid, start_address_of)
     walker = Walk(s, info)
-    end, used = walker.run(tid, e.components, start_address_of)
+    end, used = walker.run(tid, e.components, start_address_of, s.locator.of(e))
     pretty = used < len(e.components)
     t, details = walker.final(end, _last_where(s, e, used), pretty, e.addressof)
     e.resolved = True
