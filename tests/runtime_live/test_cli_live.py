@@ -200,12 +200,13 @@ def test_functions_from_elf_symbols_without_debuginfo(tmp_path: Path) -> None:
     exe = fixture_cache() / "live" / "looper-nodebug"
     exe.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([gcc, "-O0", "-o", str(exe), str(src)], check=True)
-    s = script(tmp_path, f'global n\nprobe process("{exe}").function("work") {{ n++ }}\n'
+    s = script(tmp_path, f'global n, args, regs\nprobe process("{exe}").function("work") {{ n++; args += long_arg(1); '
+                         'regs += register("rdi") + (registers_valid() ? 1000 : 0) }\n'
                          f'probe process("{exe}").function("work").return {{ n += 100 }}\n'
-                         'probe end { printf("%d\\n", n) }\n')
+                         'probe end { printf("%d %d %d %d\\n", n, args, regs, registers_valid()) }\n')
     proc = tapkit_run("-c", f"{exe} 7 0", str(s))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[-1] == "707"
+    assert proc.stdout.splitlines()[-1] == "707 21 7021 0"  # long_arg(1) and rdi are work()'s i: 0+1+…+6
 
 
 def test_refusals_name_the_reason(afsim: dict[str, Path], tmp_path: Path) -> None:

@@ -150,6 +150,10 @@ INTRINSICS: dict[tuple[str, int], Intrinsic] = _table(
     ("umodname", 1, "_umodname({ctx}, {0})"),
     ("uaddr", 0, "_uaddr({ctx})"),
     ("user_mode", 0, "(1 if hasattr({ctx}, 'regs') else 0)"),
+    # context.stp, x86_64/registers.stp: the registers of a live hit (register(), u_register(), int_arg()…)
+    ("registers_valid", 0, "_registers_valid({ctx})"),
+    ("_stp_get_register_by_offset", 1, "_register_by_offset({ctx}, {0}, {W})"),
+    ("_stp_arg2", 4, "_stp_arg2({ctx}, {0}, {1}, {2}, {3}, {W})"),
     ("symname", 1, "_hexaddr({0})"),
     ("symdata", 1, "_hexaddr({0})"),
 )

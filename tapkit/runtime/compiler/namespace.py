@@ -130,6 +130,8 @@ def base_namespace() -> dict[str, Any]:
         "_major": support.major, "_minor": support.minor, "_mkdev": support.mkdev, "_endian": support.endian,
         "_sign_extend": _sign_extend, "_hexaddr": _hexaddr, "_bitfield": support.bitfield,
         "_bind_optional": support.bind_optional, "_global_resolver": support.global_resolver,
+        "_registers_valid": support.registers_valid, "_register_by_offset": support.register_by_offset,
+        "_stp_arg2": support.stp_arg2,
         "_pretty_vars": support.pretty_vars, "_pretty": pretty.render,
         "_pretty_variable": pretty.render_variable, "_entry_value": support.entry_value,
         "_write_var": support.write_var, "_poke": support.poke, "_register": support.register,

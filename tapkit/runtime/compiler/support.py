@@ -410,3 +410,51 @@ def entry_value(binder: Any, site: int, evaluate: Callable[[Context], Any]) -> A
     """@entry(expr) in a return probe: the binder's saved-at-entry value, or expr evaluated at the return."""
     saver = getattr(binder, "entry_value", None)
     return saver(site, evaluate) if saver is not None else _EvaluatedHere(evaluate)
+
+
+def _hit_registers(ctx: Context) -> Any:
+    """The interrupted thread's registers (struct user_regs_struct), or None outside a live hit."""
+    return getattr(ctx, "regs", None) if getattr(ctx, "thread", None) is not None else None
+
+
+def registers_valid(ctx: Context) -> int:
+    return 1 if _hit_registers(ctx) is not None else 0
+
+
+def register_by_offset(ctx: Context, offset: int, where: str | None) -> int:
+    """_stp_get_register_by_offset: a long read at a byte offset of pt_regs (user_regs_struct's layout)."""
+    regs = _hit_registers(ctx)
+    if regs is None:
+        raise StapError("No registers available in this context", where)
+    raw = bytes(regs)[:21 * 8]  # pt_regs: r15 … ss
+    if offset < 0 or offset > len(raw) - 8:
+        raise StapError(f"Bad register offset: {offset}", where)
+    return int.from_bytes(raw[offset:offset + 8], "little", signed=True)
+
+
+_ARG_REGISTERS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+
+
+def stp_arg2(ctx: Context, argnum: int, sign_extend: int, truncate: int, force64: int, where: str | None) -> int:
+    """_stp_arg2 for a 64-bit user-space hit: arguments 1-6 in registers, the rest on the stack above the
+    return address (meaningful at a function's entry, as in stap)."""
+    regs = _hit_registers(ctx)
+    if regs is None:
+        raise StapError("cannot access function args in this context", where)
+    if argnum < 1:
+        raise StapError(f"cannot access arg({argnum})", where)
+    if argnum <= 6:
+        value = getattr(regs, _ARG_REGISTERS[argnum - 1])
+    else:
+        address = regs.rsp + 8 * (argnum - 6)
+        try:
+            value = int.from_bytes(ctx.memory.read(address, 8, True), "little")
+        except Exception:  # a stack page not resident: stap warns and gives 0
+            warn = getattr(ctx.session, "warn", None)
+            if warn is not None:
+                warn(f"cannot access arg({argnum}) at user stack address 0x{address:x}\n")
+            return 0
+    if truncate and not force64:
+        value &= 0xFFFFFFFF
+        return wrap(value - (1 << 32) if sign_extend and value & 0x80000000 else value)
+    return wrap(value)
