@@ -149,7 +149,7 @@ INTRINSICS: dict[tuple[str, int], Intrinsic] = _table(
     ("usymdata", 1, "_usymdata({ctx}, {0})"),
     ("umodname", 1, "_umodname({ctx}, {0})"),
     ("uaddr", 0, "_uaddr({ctx})"),
-    ("user_mode", 0, "(1 if hasattr({ctx}, 'regs') else 0)"),
+    ("user_mode", 0, "_registers_valid({ctx})"),  # a live hit: the probe interrupted user code
     # context.stp, x86_64/registers.stp: the registers of a live hit (register(), u_register(), int_arg()…)
     ("registers_valid", 0, "_registers_valid({ctx})"),
     ("_stp_get_register_by_offset", 1, "_register_by_offset({ctx}, {0}, {W})"),
