@@ -48,7 +48,8 @@ Semantics (see statements.py and expressions.py for the details)
   chain, + 10 with recursion) or -D's; `next`, try/catch, error(), exit(), abort() as in stap.
   Tapset functions with embedded-C bodies run as intrinsics (intrinsics.py); one without an
   intrinsic is a CompileError naming it. stap's display of globals written but never read is an
-  end probe per global (display.py).
+  end probe per global (display.py). `$$parms`/`$$locals`/`$$vars`/`$$return` and the pretty forms
+  `$v$`, `$v$$`, `$p->m$`, `$$parms$` follow stap's expansion (tapkit.runtime.pretty).
 """
 
 from tapkit.runtime.compiler.program import CompiledProgram, GlobalInfo, ProbeSite, TimerSpec, compile_program
