@@ -84,9 +84,11 @@ Not here (yet)
   struct $return values, C++ exceptions unwinding through a frame whose return is probed (the
   unwinder meets tapkit's trampoline), and programs that install their own int3 where a probe is
   are refused or unsupported. If tapkit itself is killed with SIGKILL, breakpoints stay behind.
+  Only processes tapkit starts (-c) or attaches to (-x) are traced, where stap's uprobes see every
+  process running the file. Structs passed in SSE registers (with floats) are read from the stack.
 
-Cost per hit on the project host (bench/probes.py, docs/benchmarks.md): ~17 us for an entry probe,
-~42 us for entry+return, against ~8 / ~11 us for kernel uprobes with BPF (bpftrace); stopping the
+Cost per hit on the project host (bench/probes.py, docs/benchmarks.md): ~18 us for an entry probe,
+~45 us for entry+return, against ~10 / ~12-16 us for kernel uprobes with BPF (bpftrace); stopping the
 thread, two context switches and 3 ptrace requests (~2 us each here) are the floor of this design.
 
 Modules: engine (LiveEngine, LiveContext), tracer (+ tasks, detach, inject: the ptrace event loop),
