@@ -144,5 +144,6 @@ def check_statistics(s: Session) -> None:
                 if old_shape is None:
                     shapes[ref] = shape
                 elif old_shape != shape:
-                    s.errors.error(SemanticError("sem.stat", f"multiple histogram types declared on '{ref.name}'",
+                    name = f"__global_{ref.name}" if ref.kind == "global" else ref.name  # stap names its C symbol
+                    s.errors.error(SemanticError("sem.stat", f"multiple histogram types declared on '{name}'",
                                                  s.locator.of(n)))

@@ -111,8 +111,12 @@ class OperandVisits(TypeBookkeeping):
                 if e.resolved:
                     self.newly += 1
         elif e.kind == "cast" and e.operand is not None:
-            self.t = LONG
-            self.expr(e.operand)
+            if e.resolved and isinstance(e.operand, ir.String):
+                # the argument of the function stap generates, `pointer:long`: a declaration mismatch
+                self.mismatch_decl(self.where(e.operand), STRING, ir.VarDef("pointer", "param", e.src, "", LONG), 0)
+            else:
+                self.t = LONG
+                self.expr(e.operand)
         if e.resolved:
             # stap has replaced a resolved target by a call to a generated function of that type
             decl = self.s.target_decl(e)

@@ -211,7 +211,7 @@ class Locator:
         if isinstance(node, ir.StatOp):
             return Where(_token(src.span), f"operator '@{node.op}'")
         if isinstance(node, ir.HistOp):
-            return Where(_token(src.span), f"operator '@{node.kind}'")
+            return Where(_token(src.span), f"operator '@hist_{node.kind.removeprefix('hist_')}'")
         if isinstance(node, ir.Target):
             return self.target(node)
         if isinstance(node, ir.Defined):
