@@ -31,6 +31,7 @@ from tests.tooling import missing, require_tool, stap_release
 pytestmark = pytest.mark.slow
 
 AGREEMENT = 0.98  # the issue's bound, for accept/reject and for the first error's line
+MESSAGE_AGREEMENT = 0.93  # the first error's wording (95% when set): a floor against regressions
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,15 @@ def _same_place(stap: StapVerdict, file: str, line: int) -> bool:
     return os.path.realpath(where.file) == os.path.realpath(file) and where.line == line
 
 
+def _same_message(stap: StapVerdict, ours: str) -> bool:
+    """stap's first located error reads as ours (which may carry stap's context line in front)."""
+    where = stap.first_located
+    if where is None:
+        return True
+    theirs = where.message.strip().rstrip(":").strip()
+    return theirs in ours or ours.startswith(theirs[:40]) or theirs.startswith(ours[:40])
+
+
 def test_tapkit_check_agrees_with_stap(judged: list[Judged], openafs_ko: Path) -> None:
     try:
         from tapkit.semantic import CheckOptions, check_script
@@ -108,6 +118,7 @@ def test_tapkit_check_agrees_with_stap(judged: list[Judged], openafs_ko: Path) -
     release = stap_release()
     verdict_mismatch: list[str] = []
     line_mismatch: list[str] = []
+    message_mismatch: list[str] = []
     wrong_per_category: Counter[str] = Counter()
     both_reject = 0
     start = time.monotonic()
@@ -133,15 +144,22 @@ def test_tapkit_check_agrees_with_stap(judged: list[Judged], openafs_ko: Path) -
             both_reject += 1
             if first is None or not _same_place(j.verdict, first.span.file, first.span.line):
                 line_mismatch.append(f"{j.script.name}: stap {j.verdict.describe()}; tapkit {ours}")
+            if first is not None and not _same_message(j.verdict, first.message):
+                message_mismatch.append(f"{j.script.name}: stap {j.verdict.describe()}; tapkit {ours}")
     total = len(judged)
     agree = (total - len(verdict_mismatch)) / total
     line_agree = (both_reject - len(line_mismatch)) / both_reject if both_reject else 1.0
+    message_agree = (both_reject - len(message_mismatch)) / both_reject if both_reject else 1.0
     report = [f"tapkit check over {total} scripts in {time.monotonic() - start:.1f}s",
               f"accept/reject agreement: {agree:.1%} ({len(verdict_mismatch)} disagreements: "
               + ", ".join(f"{c} {wrong_per_category[c]}" for c in CATEGORIES) + ")",
               *(f"  {m}" for m in verdict_mismatch),
               f"first error on stap's line: {line_agree:.1%} of {both_reject} both-reject "
               f"({len(line_mismatch)} elsewhere)",
-              *(f"  {m}" for m in line_mismatch)]
+              *(f"  {m}" for m in line_mismatch),
+              f"first error in stap's words: {message_agree:.1%} of {both_reject} both-reject "
+              f"({len(message_mismatch)} otherwise)",
+              *(f"  {m}" for m in message_mismatch)]
     print("\n" + "\n".join(report))
     assert agree >= AGREEMENT and line_agree >= AGREEMENT, "\n".join(report)
+    assert message_agree >= MESSAGE_AGREEMENT, "\n".join(report)
