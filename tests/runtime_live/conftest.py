@@ -96,3 +96,8 @@ def looper() -> Path:
 @pytest.fixture(scope="session")
 def pretty() -> Path:
     return build("pretty", [SOURCES / "pretty.c"], "-O0")
+
+
+@pytest.fixture(scope="session")
+def abi() -> Path:
+    return build("abi", [SOURCES / "abi.c"], "-O0")

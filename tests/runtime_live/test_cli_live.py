@@ -349,3 +349,15 @@ probe end {{ foreach ([f, v] in n) printf("%s %d x%d\\n", f, v, n[f, v]) }}
     assert "fact 120" in lines and "parent 22 child exit 3" in lines  # the exec'd program ran intact
     assert lines.count("exec begin") == 1
     assert lines[-2:] == ["child_only 3 x1", "fact 120 x1"]
+
+
+def test_parameters_next_to_structs_with_floats(abi: Path, tmp_path: Path) -> None:
+    s = script(tmp_path, f'''
+probe process("{abi}").function("h") {{ println($n); try {{ println($f->i) }} catch (e) {{ println(e) }} }}
+probe process("{abi}").function("h2") {{ printf("%d %d\\n", $a, $b) }}
+''')
+    proc = tapkit_run("-c", str(abi), str(s))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [  # the struct's int half took rdi: n is in rsi
+        "4", "cannot read $f: passed in SSE registers, which tapkit does not read, at the function's entry",
+        "3 4"]  # a small struct return takes no hidden pointer in rdi

@@ -85,7 +85,8 @@ Not here (yet)
   unwinder meets tapkit's trampoline), and programs that install their own int3 where a probe is
   are refused or unsupported. If tapkit itself is killed with SIGKILL, breakpoints stay behind.
   Only processes tapkit starts (-c) or attaches to (-x) are traced, where stap's uprobes see every
-  process running the file. Structs passed in SSE registers (with floats) are read from the stack.
+  process running the file. A struct parameter passed in SSE registers (one with floats) cannot be
+  read at the function's entry (an error says so).
 
 Cost per hit on the project host (bench/probes.py, docs/benchmarks.md): ~18 us for an entry probe,
 ~45 us for entry+return, against ~10 / ~12-16 us for kernel uprobes with BPF (bpftrace); stopping the

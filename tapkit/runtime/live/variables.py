@@ -140,6 +140,7 @@ class AbiSlot:
     register: int | None = None
     stack_offset: int | None = None
     registers: tuple[int, ...] = ()  # a small struct passed in consecutive integer registers
+    unreadable: str = ""  # where tapkit cannot read it at the entry (SSE registers)
 
 
 class TargetVariable:
@@ -167,6 +168,8 @@ class TargetVariable:
                 return ImplicitPlace(self.const_value)
             return ValuePlace(self.const_value & 0xFFFFFFFFFFFFFFFF)
         if self.abi is not None:
+            if self.abi.unreadable:
+                return Unavailable(self.abi.unreadable)
             if self.abi.registers:  # not in memory yet: members and the whole value come from the registers
                 return PiecesPlace(tuple((8, RegisterPlace(r)) for r in self.abi.registers))
             if self.abi.register is not None:
@@ -306,6 +309,17 @@ def abi_slots(info: Debuginfo, function: Function) -> dict[str, AbiSlot]:
             continue
         if isinstance(t, (Struct, Array)) or size > 8:
             words = (size + 7) // 8
+            if size <= 16 and _has_float(info, param.type):  # eightbytes classed SSE travel in xmm registers
+                classes = _eightbyte_classes(info, param.type, size)
+                n_int, n_sse = classes.count("INTEGER"), classes.count("SSE")
+                if ints + n_int <= 6 and sse + n_sse <= 8:
+                    ints, sse = ints + n_int, sse + n_sse
+                    out[param.name] = AbiSlot(unreadable="passed in SSE registers, which tapkit does not read, "
+                                                         "at the function's entry")
+                else:
+                    out[param.name] = AbiSlot(stack_offset=stack)
+                    stack += words * 8
+                continue
             if _memory_class(info, param.type) or ints + words > 6:
                 out[param.name] = AbiSlot(stack_offset=stack)
                 stack += words * 8
@@ -322,13 +336,33 @@ def abi_slots(info: Debuginfo, function: Function) -> dict[str, AbiSlot]:
     return out
 
 
+def _eightbyte_classes(info: Debuginfo, tid: TypeId, size: int) -> list[str]:
+    """The System V classes of a small aggregate's eightbytes: SSE when only floating-point data is in it."""
+    floats = [True] * ((size + 7) // 8)
+
+    def visit(t_id: TypeId, offset: int, depth: int) -> None:
+        t = info.strip(t_id)
+        if isinstance(t, Struct) and depth < 8:
+            for m in info.members(t.id):
+                visit(m.type, offset + m.offset, depth + 1)
+        elif isinstance(t, Array) and depth < 8:
+            esize = info.sizeof(t.element) or 1
+            for i in range(t.count or 0):
+                visit(t.element, offset + i * esize, depth + 1)
+        elif not (isinstance(t, Base) and t.encoding in ("float", "complex")) and offset // 8 < len(floats):
+            floats[offset // 8] = False
+
+    visit(tid, 0, 0)
+    return ["SSE" if f else "INTEGER" for f in floats]
+
+
 def _memory_class(info: Debuginfo, tid: TypeId) -> bool:
-    """Whether a value of this type travels in memory (bigger than 16 bytes, or with floats mixed in)."""
+    """Whether a value of this type travels in memory (an aggregate bigger than 16 bytes)."""
     t = info.strip(tid)
     if not isinstance(t, (Struct, Array)):
         return isinstance(t, Base) and t.size > 16
     size = info.sizeof(tid) or 0
-    return size > 16 or _has_float(info, tid)
+    return size > 16  # smaller ones go in registers (integer or SSE by eightbyte; see abi_slots)
 
 
 def _has_float(info: Debuginfo, tid: TypeId, depth: int = 0) -> bool:
