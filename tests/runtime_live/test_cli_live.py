@@ -355,9 +355,11 @@ def test_parameters_next_to_structs_with_floats(abi: Path, tmp_path: Path) -> No
     s = script(tmp_path, f'''
 probe process("{abi}").function("h") {{ println($n); try {{ println($f->i) }} catch (e) {{ println(e) }} }}
 probe process("{abi}").function("h2") {{ printf("%d %d\\n", $a, $b) }}
+probe process("{abi}").function("k") {{ printf("%d %d\\n", $n, $m) }}
 ''')
     proc = tapkit_run("-c", str(abi), str(s))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [  # the struct's int half took rdi: n is in rsi
         "4", "cannot read $f: passed in SSE registers, which tapkit does not read, at the function's entry",
-        "3 4"]  # a small struct return takes no hidden pointer in rdi
+        "3 4",  # a small struct return takes no hidden pointer in rdi
+        "7 9"]  # a long double goes on the stack, a double in xmm: n and m are rdi and rsi

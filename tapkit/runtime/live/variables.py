@@ -307,6 +307,15 @@ def abi_slots(info: Debuginfo, function: Function) -> dict[str, AbiSlot]:
                 out[param.name] = AbiSlot(stack_offset=stack)
                 stack += 8
             continue
+        if isinstance(t, Base) and t.encoding == "complex" and size == 16 and sse + 2 <= 8:  # two xmm
+            sse += 2
+            out[param.name] = AbiSlot(unreadable="passed in SSE registers, which tapkit does not read, "
+                                                 "at the function's entry")
+            continue
+        if isinstance(t, Base) and t.encoding in ("float", "complex"):  # long double (x87) and the rest: memory
+            out[param.name] = AbiSlot(stack_offset=stack)
+            stack += (size + 7) // 8 * 8
+            continue
         if isinstance(t, (Struct, Array)) or size > 8:
             words = (size + 7) // 8
             if size <= 16 and _has_float(info, param.type):  # eightbytes classed SSE travel in xmm registers
