@@ -16,6 +16,7 @@ it: they use the item around the cursor until it is there).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -209,6 +210,8 @@ class Session:
         return bool(window is not None and window.work_done_progress)
 
     def _library_loaded(self) -> None:
+        gc.collect()
+        gc.freeze()  # the library's index and trees live as long as the server: no collector passes over them
         self.library_ready.set()
         if self._library_event is not None:
             self._library_event.set()

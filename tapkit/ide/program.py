@@ -241,7 +241,7 @@ class Item(NamedTuple):
     start: int
     end: int  # UNCLOSED: runs to the end of the text
     kind: str  # "probe", "alias" or "function"
-    name: str  # a function's name ("" for probes and aliases)
+    name: str  # a function's name; the first component of a probe's or alias's first point
     first: int  # index of its first token
     last: int  # index past its last token
 
@@ -265,7 +265,7 @@ def item_ranges(lexed: Lexed) -> list[Item]:
             k += 1
             continue
         is_function = toks[k].type == "FUNCTION"
-        name = toks[k + 1].text if is_function and k + 1 < len(toks) else ""
+        name = toks[k + 1].text if k + 1 < len(toks) else ""
         start, alias, j = toks[k].pos, False, k + 1
         while j < len(toks) and not (toks[j].type == "LBRACE" and places[j].depth == 0 and not places[j].group):
             if is_function and toks[j].type == "EMBEDDED":
@@ -309,25 +309,31 @@ def closers(lexed: Lexed, offset: int) -> str:
 
 def focused_text(text: str, lexed: Lexed, offset: int) -> str:
     """text with what the item around offset cannot use blanked to spaces (newlines kept: offsets, lines
-    and columns all hold): every other probe, and every function it does not call (directly or through
-    the functions and aliases it keeps), and the comments between items. Globals, aliases, macros and
-    embedded C stay."""
+    and columns all hold): every other probe, every alias its points do not name and every function it
+    does not call (directly or through the functions and aliases it keeps), and the comments between
+    items. Globals, macros and embedded C stay."""
     items = item_ranges(lexed)
     toks = lexed.tokens
-    keep = {i for i, it in enumerate(items) if it.kind == "alias" or it.start <= offset <= it.end}
+    keep = {i for i, it in enumerate(items) if it.start <= offset <= it.end}
     functions: dict[str, list[int]] = {}
+    aliases: dict[str, list[int]] = {}
     for i, it in enumerate(items):
-        if it.kind == "function":
-            functions.setdefault(it.name, []).append(i)
+        if it.kind in ("function", "alias"):
+            (functions if it.kind == "function" else aliases).setdefault(it.name, []).append(i)
     todo = list(keep)
     while todo:
         it = items[todo.pop()]
+        header = it.kind != "function"  # a probe's or alias's points: the aliases they may name
         for k in range(it.first, min(it.last, len(toks) - 1)):
-            if toks[k].type == "IDENT" and toks[k + 1].type == "LPAR":
-                for j in functions.get(toks[k].text, ()):
-                    if j not in keep:
-                        keep.add(j)
-                        todo.append(j)
+            tok = toks[k]
+            if header and tok.type == "LBRACE" and lexed.places[k].depth == 0 and not lexed.places[k].group:
+                header = False
+            found = aliases.get(tok.text, ()) if header else \
+                functions.get(tok.text, ()) if tok.type == "IDENT" and toks[k + 1].type == "LPAR" else ()
+            for j in found:
+                if j not in keep:
+                    keep.add(j)
+                    todo.append(j)
     blank = [(it.start, it.end) for i, it in enumerate(items) if i not in keep]
     kept = [(it.start, it.end) for i, it in enumerate(items) if i in keep]
     blank += [(c.pos, c.end_pos) for c in lexed.comments  # comments between items: only lexing to pay for
