@@ -371,6 +371,9 @@ def resolve_target(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
         if e.written and name == "$verdict" and not s.options.guru:
             raise SemanticError("sem.guru-write", "write to netfilter verdict requires guru mode; need stap -g",
                                 where)
+    elif ctx.family == "utrace" and not ctx.variables:
+        raise SemanticError("sem.context-var", 'only "process(PATH_OR_PID).syscall" and '
+                            '"process(PATH_OR_PID).syscall.return" probes support target symbols', where)
     elif ctx.family == "utrace" and ctx.variables:
         if name == "$return" and var is None:
             raise SemanticError("sem.context-var",
@@ -527,7 +530,14 @@ def resolve_atvar(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
         var = _find_global(here, name, cu)
         if var is None:
             raise SemanticError("sem.unknown-global", f"unable to find global '{name}' in {here.module}", where)
-        finish(s, e, here, var.type)
+        try:
+            finish(s, e, here, var.type)
+        except SemanticError as err:
+            # stap tries each definition in turn; when the components fail on all, it reports the
+            # global as not found, with the component's error after it
+            module = ctx.module[len('process("'):-2] if ctx.module.startswith('process("') else here.module
+            raise SemanticError("sem.unknown-global", f"unable to find global '{name}' in {module}"
+                                + (f", in {cu}" if cu else ""), where, err) from None
         return
     else:
         return  # stap leaves it: "unresolved @var() expression"

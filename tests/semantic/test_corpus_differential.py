@@ -31,7 +31,7 @@ from tests.tooling import missing, require_tool, stap_release
 pytestmark = pytest.mark.slow
 
 AGREEMENT = 0.98  # the bound, for accept/reject and for the first error's line
-MESSAGE_AGREEMENT = 0.93  # the first error's wording (95% when set): a floor against regressions
+MESSAGE_AGREEMENT = 0.94  # the first error's wording (96.0% when set; the rest are mostly parse messages): a floor
 
 
 @dataclass(frozen=True, slots=True)
