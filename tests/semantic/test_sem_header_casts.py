@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tapkit.semantic import CheckOptions, check_text
+from tapkit.semantic import CheckOptions, CheckResult, check_text, ir
 from tests.tooling import stap_offline, stap_release
 
 BAD_MEMBER = ('function f:long(p:long) { return @cast(p, "file", "kernel<linux/fs.h>")->f_nosuch }\n'
@@ -83,3 +83,24 @@ def test_compiled_headers_judged_as_stap_judges_them(text: str, accepted: bool, 
     if not accepted:
         first = next(line for line in proc.stderr.splitlines() if line.startswith("semantic error:"))
         assert ours[0].split(": ", 1)[1].split(" (")[0] in first, (ours[0], first)
+
+
+def test_the_vfs_tapset_checks_against_the_compiled_header(tmp_path: Path) -> None:
+    """tapsets/vfs casts through "kernel:kernel<linux/fs.h>": stap verifies every function (tests/gen/test_vfs.py);
+    tapkit compiles the same header for the same release and agrees, member by member."""
+    from tests.gen.test_vfs import VFS, functions_script
+
+    release = stap_release()
+    if not Path(f"/lib/modules/{release}/build/.config").exists():
+        pytest.skip(f"no kbuild tree for {release}")
+    result = check_text(functions_script(tmp_path).read_text(), str(tmp_path / "functions.stp"),
+                        CheckOptions(include_dirs=(str(VFS),), release=release))
+    assert result.ok, [d.message for d in result.diagnostics if d.is_error]
+    casts = [n for n in _targets(result) if n.kind == "cast" and "<" in n.module]
+    assert casts and all(n.resolved and n.base is not None and n.base.info is not None for n in casts)
+
+
+def _targets(result: CheckResult) -> list[ir.Target]:
+    assert result.analysis is not None
+    return [n for fd in result.analysis.functions.values() if fd.body is not None
+            for n in ir.walk(fd.body) if isinstance(n, ir.Target)]
