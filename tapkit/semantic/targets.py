@@ -205,8 +205,8 @@ class Walk:
             return ir.LONG, TargetType(info, tid, address_of=True)
         t = info.strip(tid)
         if isinstance(t, Struct):
-            members = [m.name for m in info.members(t.id)]
-            such = f" such as '->{members[-1]}'" if members else ""
+            members = [m.name for m in info.members(t.id) if m.name]
+            such = f" such as '->{min(members)}'" if members else ""  # stap names the first in byte order
             decl = f" ({t.decl.file}:{t.decl.line})" if t.decl is not None else ""
             raise SemanticError("sem.struct-value",
                                 f"'{info.spell(t.id)}'{decl} is being accessed instead of a member{such}", where)

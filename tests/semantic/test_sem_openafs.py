@@ -39,7 +39,7 @@ def test_unknown_member_lists_the_alternatives(options: CheckOptions) -> None:
 def test_a_whole_struct_is_not_a_value(options: CheckOptions) -> None:
     first = errors(PUT.format(expr="$adc->f"), options)[0]
     assert first.startswith("'struct fcache' (") and first.endswith(") is being accessed instead of a member "
-                                                                    "such as '->states'")
+                                                                    "such as '->chunk'")
 
 
 def test_cast_into_the_module(options: CheckOptions) -> None:
@@ -76,3 +76,18 @@ def test_editor_completes_members(options: CheckOptions) -> None:
     ctx = Q.probe_context_at(analysis, "o.stp", 2, 3)
     assert ctx is not None and ctx.function is not None and ctx.function.name == "afs_PutDCache"
     assert "$adc" in {v.name for v in Q.context_variables(ctx)}
+
+
+@pytest.mark.parametrize("expr", ["$adc->lock", "$adc->f", '@cast($adc, "dcache", "kernel:openafs")->f->fid',
+                                  '@cast($adc, "afs_lock", "kernel:openafs")[1]'])
+def test_whole_struct_errors_name_the_member_stap_names(expr: str, options: CheckOptions, openafs_ko: Path,
+                                                        tmp_path: Path) -> None:
+    from tests.tooling import stap_offline
+
+    script = tmp_path / "w.stp"
+    script.write_text(PUT.format(expr=expr))
+    proc = stap_offline("-p2", str(script), module=openafs_ko)
+    theirs = next(line for line in proc.stderr.splitlines() if line.startswith("semantic error:"))
+    ours = errors(script.read_text(), options)[0]
+    assert "is being accessed instead of a member such as" in ours
+    assert ours.split(" (")[0] in theirs and ours.rsplit("such as ", 1)[1] in theirs, (ours, theirs)
