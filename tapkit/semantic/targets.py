@@ -171,7 +171,11 @@ class Walk:
                                         self.comp_where(c))
                 found = next((m for m in info.members(t.id) if m.name == c.name), None)
                 if found is None:
-                    names = sorted((m.name for m in info.members(t.id)), key=lambda n: (len(n), n))
+                    from tapkit.semantic.suggest import distance
+
+                    # stap lists every member, closest to the misspelling first (its weighted edit distance)
+                    names = sorted((m.name for m in info.members(t.id) if m.name),
+                                   key=lambda n: (distance(c.name, n), n))
                     raise SemanticError("sem.unknown-member",
                                         f"unable to find member '{c.name}' for {info.spell(t.id)} "
                                         f"(alternatives: {', '.join(names)})", self.comp_where(c),

@@ -32,8 +32,8 @@ def test_member_chains_through_pointers(options: CheckOptions) -> None:
 
 def test_unknown_member_lists_the_alternatives(options: CheckOptions) -> None:
     assert errors(PUT.format(expr="$adc->nosuch"), options)[0] == (
-        "unable to find member 'nosuch' for struct dcache (alternatives: f, lock, lruq, dirty, index, tlock, "
-        "bucket, dflags, mflags, mflock, refCount, validPos)")
+        "unable to find member 'nosuch' for struct dcache (alternatives: f, lock, lruq, tlock, bucket, mflock, "
+        "dirty, index, refCount, dflags, mflags, validPos)")
 
 
 def test_a_whole_struct_is_not_a_value(options: CheckOptions) -> None:
