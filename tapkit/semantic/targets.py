@@ -509,7 +509,12 @@ def resolve_cast(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
     if unjudged:
         accept_unchecked(e)  # the type may be in the header: taken as valid, members unchecked
         return
-    raise SemanticError("sem.cast-type", f"type definition '{e.type_name}' not found in '{e.module}'", where)
+    module = e.module
+    if not module and ctx.family == "dwarf" and ctx.module:
+        module = _module_named(ctx, ctx.debuginfo)  # stap searched the probe's module
+    elif not module and ctx.family == "sdt" and (ctx.display_point or "").startswith('process("'):
+        module = (ctx.display_point or "")[len('process("'):].split('"', 1)[0]  # the marker's executable
+    raise SemanticError("sem.cast-type", f"type definition '{e.type_name}' not found in '{module}'", where)
 
 
 def _loaded(s: Session, specs: list[str]) -> list[Debuginfo]:
@@ -532,16 +537,15 @@ def resolve_atvar(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
     elif ctx.family == "dwarf" and ctx.debuginfo is not None:
         here = ctx.debuginfo
         var = _find_global(here, name, cu)
+        not_found = f"unable to find global '{name}' in {_module_named(ctx, here)}" + (f", in {cu}" if cu else "")
         if var is None:
-            raise SemanticError("sem.unknown-global", f"unable to find global '{name}' in {here.module}", where)
+            raise SemanticError("sem.unknown-global", not_found, where)
         try:
             finish(s, e, here, var.type)
         except SemanticError as err:
             # stap tries each definition in turn; when the components fail on all, it reports the
             # global as not found, with the component's error after it
-            module = ctx.module[len('process("'):-2] if ctx.module.startswith('process("') else here.module
-            raise SemanticError("sem.unknown-global", f"unable to find global '{name}' in {module}"
-                                + (f", in {cu}" if cu else ""), where, err) from None
+            raise SemanticError("sem.unknown-global", not_found, where, err) from None
         return
     else:
         return  # stap leaves it: "unresolved @var() expression"
@@ -558,6 +562,13 @@ def resolve_atvar(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
             return
     module = e.module or "kernel"
     raise SemanticError("sem.unknown-global", f"unable to find global '{name}' in {module}", where)
+
+
+def _module_named(ctx: ProbeContext, info: Debuginfo | None) -> str:
+    """The probe's module as stap's messages name it: a process by its path, a kernel module by name."""
+    if ctx.module.startswith('process("'):
+        return ctx.module[len('process("'):-2]
+    return info.module if info is not None else ctx.module
 
 
 def _find_global(info: Debuginfo, name: str, cu: str) -> Variable | None:
