@@ -288,7 +288,10 @@ def resolve_tracepoint_var(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
             finish(s, e, ctx.debuginfo, param.type)
             return
     if var is None:
-        names = ", ".join(ctx.variables)
+        from tapkit.semantic.suggest import distance
+
+        # every variable, closest to the misspelling first, as stap lists them
+        names = ", ".join(sorted(ctx.variables, key=lambda n: (distance(e.name, n), n)))
         raise SemanticError("sem.tracepoint-var",
                             f"unable to find tracepoint variable '{e.name}' (alternatives: {names})", s.locator.of(e))
     e.resolved = True
