@@ -1,16 +1,14 @@
 """The server's moving parts that are not request handlers: settings from the client, the tapset
 library loading in the background with progress, and the diagnostics pipeline.
 
-Diagnostics (pass 1 and stap's pass 2): every open/change/save schedules one run per document after a
-short quiet time (a newer edit cancels the pending run); runs happen on one worker thread, so requests
-are answered while a document is being checked. The quiet time is half what the last run of that
-document cost, between 30 and 100 ms: a small script is diagnosed almost at once, a big one waits a
-little longer, so fast typing never keeps the worker busy more than two thirds of the time. A run whose
-version is already stale when the worker reaches it is skipped. A run computes on a snapshot and
-publishes with that snapshot's document version, and only if the document still has that version, so
-an older result never lands over a newer one. After a second without edits, the worker also builds the
-whole document's editor model, which references and rename need (hover and definition do not wait for
-it: they use the item around the cursor until it is there).
+Diagnostics (pass 1 and stap's pass 2): every open/change/save schedules one run per document; runs
+happen on one worker thread, so requests are answered while a document is being checked. An edit to a
+document with no run pending or in flight, and that comes after a pause as long as the quiet time, is
+diagnosed at once; others wait the quiet time (a newer edit cancels the pending run): half what the last
+run of that document cost, between 30 and 100 ms, so fast typing coalesces into few runs.
+A run whose version is already stale when the worker reaches it is skipped. A run computes on a snapshot
+and publishes with that snapshot's document version, and only if the document still has that version,
+so an older result never lands over a newer one.
 """
 
 from __future__ import annotations
@@ -42,7 +40,6 @@ Progress = Callable[[int, int, str], None]
 
 DEBOUNCE_SECONDS = 0.1  # the longest quiet time before diagnosing an edit
 MIN_DEBOUNCE_SECONDS = 0.03
-WARM_AFTER_SECONDS = 1.0  # quiet time before building the whole document's editor model
 LIBRARY_WAIT_SECONDS = 15.0
 
 
@@ -59,6 +56,8 @@ class Session:
         self._library_event: asyncio.Event | None = None  # the loop-side twin of library_ready
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="tapkit-diagnostics")  # one run at a time
         self._tasks: set[asyncio.Future[None]] = set()  # background work, kept until done
+        self._running: set[str] = set()  # documents whose diagnostics are being computed
+        self._edited: dict[str, float] = {}  # when each document was last scheduled
 
     # ------------------------------------------------------------ positions
 
@@ -210,7 +209,6 @@ class Session:
         return bool(window is not None and window.work_done_progress)
 
     def _library_loaded(self) -> None:
-        gc.collect()
         gc.freeze()  # the library's index and trees live as long as the server: no collector passes over them
         self.library_ready.set()
         if self._library_event is not None:
@@ -254,8 +252,12 @@ class Session:
     # ------------------------------------------------------------ diagnostics
 
     def schedule(self, uri: str, delay: float | None = None) -> None:
+        now = time.perf_counter()
+        last, self._edited[uri] = self._edited.get(uri, float("-inf")), now
         if delay is None:
             delay = min(max(self._cost.get(uri, DEBOUNCE_SECONDS) / 2, MIN_DEBOUNCE_SECONDS), DEBOUNCE_SECONDS)
+            if now - last >= delay and uri not in self._pending and uri not in self._running:
+                delay = 0  # the first edit after a pause, nothing in flight: diagnosed at once
         old = self._pending.pop(uri, None)
         if old is not None:
             old.cancel()
@@ -282,29 +284,20 @@ class Session:
             if self.workspace.version(uri) != doc.version:
                 return None  # a newer edit came while this run waited for the worker
             return ide.document_diagnostics(snap, uri)
+        self._running.add(uri)
         try:
             diags = await asyncio.get_running_loop().run_in_executor(self._pool, run)
         except Exception:  # a bug of ours must not cost the user the server
             log.exception("diagnostics for %s failed", uri)
             return
+        finally:
+            self._running.discard(uri)
         if diags is None:
             return
         self._cost[uri] = time.perf_counter() - started
-        self._background(self._warm_later(uri, doc.version))
         if self.workspace.version(uri) != doc.version:
             return  # a newer edit arrived meanwhile; its own run publishes
         self._publish(uri, doc.version, diags, snap)
-
-    async def _warm_later(self, uri: str, version: int | None) -> None:
-        """Once the document has been left alone for a while, build its whole editor model on the worker."""
-        await asyncio.sleep(WARM_AFTER_SECONDS)
-        if self.workspace.version(uri) != version or uri in self._pending:
-            return
-        snap = self.snapshot()
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._pool, ide.prepare_navigation, snap, uri)
-        except Exception:  # only a cache: the request that needs it computes it again
-            log.exception("the editor model of %s failed", uri)
 
     def _publish(self, uri: str, version: int | None, diags: list[Diagnostic], snap: ide.Snapshot) -> None:
         try:

@@ -30,7 +30,6 @@ from tapkit.ide.formatting import TextEdit
 from tapkit.ide.hover import hover
 from tapkit.ide.line_index import Encoding, LineIndex, Position
 from tapkit.ide.navigation import Hover, Signature, SignatureHelp, signature_help
-from tapkit.ide.program import prepare_navigation
 from tapkit.ide.references import RenameError, definition, prepare_rename, references, rename
 from tapkit.ide.semantic_tokens import SemanticToken, TokenModifier, TokenType, semantic_tokens
 from tapkit.ide.settings import Settings, SettingsProblem, settings_from_json
@@ -42,7 +41,7 @@ __all__ = [
     "FoldingRange", "Hover", "LineIndex", "Position", "RenameError", "SemanticToken", "Settings", "SettingsProblem",
     "Signature", "SignatureHelp", "Snapshot", "Symbol", "SymbolKind", "TextEdit", "TokenModifier", "TokenType",
     "UnknownDocument", "Workspace", "code_actions", "complete", "definition", "document_diagnostics",
-    "document_symbols", "folding_ranges", "generate_edit", "hover", "path_to_uri", "prepare_navigation",
+    "document_symbols", "folding_ranges", "generate_edit", "hover", "path_to_uri",
     "prepare_rename", "references", "rename", "resolve_completion", "selection_ranges", "semantic_tokens",
     "settings_from_json", "signature_help", "uri_to_path", "workspace_symbols",
 ]

@@ -28,7 +28,7 @@ from typing import NamedTuple, TypeVar
 from tapkit.cache import content_hash
 from tapkit.diagnostics import Diagnostic, Related, Severity, Span
 from tapkit.ide.structure import Region
-from tapkit.ide.workspace import Document, DocumentKind, Lexed, Snapshot, UnknownDocument
+from tapkit.ide.workspace import Document, DocumentKind, Lexed, Snapshot
 from tapkit.semantic import Analysis, AnalysisOptions, ScriptFile, TapsetLibrary, analyze
 from tapkit.syntax import ast as A
 from tapkit.syntax.parser import ParseResult, parse
@@ -168,22 +168,13 @@ def analysis(snap: Snapshot, uri: str) -> Analysis | None:
 
 
 def analysis_near(snap: Snapshot, uri: str, offset: int) -> Analysis | None:
-    """What hover and definition read: the whole document's editor model when it is already built, else
-    the (much cheaper) model of the item around offset."""
+    """What hover and definition read: the whole document's editor model when it is already built (references
+    and rename build it), else the (much cheaper) model of the item around offset."""
     doc = snap.document(uri)
     hit = snap._cache.get(("analysis", uri), _key(snap, doc, doc.text))
     if isinstance(hit, Analysis):
         return hit
     return focused(snap, uri, offset)
-
-
-def prepare_navigation(snap: Snapshot, uri: str) -> None:
-    """Build (and cache) the whole document's editor model ahead of the references or rename that need it."""
-    try:
-        snap.document(uri)
-    except UnknownDocument:
-        return
-    analysis(snap, uri)
 
 
 def focused(snap: Snapshot, uri: str, offset: int, typed: tuple[int, int] | None = None) -> Analysis | None:

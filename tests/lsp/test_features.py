@@ -85,12 +85,12 @@ async def test_diagnostics_follow_the_latest_version(client: RecordingClient, ro
     [error] = own(first.diagnostics)
     assert first.version == 1 and error.code == "parse.expected-value"
     assert error.range.start == T.Position(line=2, character=0)
-    for v in range(2, 8):  # typing fast: only the last version gets diagnosed
+    for v in range(2, 8):  # typing fast: the first edit after the pause at once, then only the last version
         change_doc(client, uri, "probe begin {\n  println(" + "1" * (v - 1) + (" +" if v < 7 else "") + ")\n}\n", v)
     await wait_until(lambda: client.published[-1].uri == uri and client.published[-1].version == 7,
                      what="diagnostics of version 7")
     later = [p for p in client.published if p.uri == uri][1:]
-    assert [p.version for p in later] == [7] and not own(later[0].diagnostics)
+    assert [p.version for p in later] in ([7], [2, 7]) and not own(later[-1].diagnostics)
     seen = len(client.published)
     client.text_document_did_close(T.DidCloseTextDocumentParams(text_document=doc_id(uri)))
     await wait_until(lambda: any(p.uri == uri and not p.diagnostics for p in client.published[seen:]),
