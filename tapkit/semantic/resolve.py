@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from tapkit.semantic import ir
-from tapkit.semantic.errors import SemanticError, Where
+from tapkit.semantic.errors import SemanticError, Where, did_you_mean
 from tapkit.semantic.session import set_arity
 from tapkit.semantic.suggest import levenshtein_suggest
 
@@ -218,8 +218,13 @@ class Resolver:
         privileged = self.s.is_privileged_file(e.span.file)
         fds = self.s.find_functions(e.name, len(e.args), where, privileged)
         if not fds:
+            # stap suggests the library's functions and those already resolved; the editor's fixes
+            # also offer the script's own functions not called yet
             sugs = levenshtein_suggest(e.name, self.s.all_function_names(), 5)
+            everything = levenshtein_suggest(e.name, self.s.all_function_names(True), 5)
+            fixes = did_you_mean(SemanticError("sem.unresolved-function", f"(similar: {everything})", where))
             raise SemanticError("sem.unresolved-function",
-                                f"unresolved function {e.name}" + (f" (similar: {sugs})" if sugs else ""), where)
+                                f"unresolved function {e.name}" + (f" (similar: {sugs})" if sugs else ""), where,
+                                fixes=fixes)
         fds.sort(key=lambda f: f.priority)
         e.referents = fds

@@ -343,9 +343,13 @@ class Session:
         if isinstance(body, ir.EmbeddedCode) and "/* guru */" in body.code and not privileged_caller:
             raise SemanticError("sem.guru", "function may not be used unless -g is specified", where)
 
-    def all_function_names(self) -> set[str]:
-        names = {fd.name for fd in self.functions.values()}
-        return names | self.library.function_names() | {f.name for sf in self.user_files for f in sf.functions}
+    def all_function_names(self, with_uncalled_script_functions: bool = False) -> set[str]:
+        """What stap suggests for an unresolved function: the library's and those resolved so far
+        (a script function not called yet is not among them); optionally every script function too."""
+        names = {fd.name for fd in self.functions.values()} | self.library.function_names()
+        if with_uncalled_script_functions:
+            names |= {f.name for sf in self.user_files for f in sf.functions}
+        return names
 
 
 def set_arity(v: ir.VarDef, arity: int, where: Where, s: Session | None = None) -> None:
