@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import threading
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
@@ -39,6 +40,7 @@ USES_PROBE = "never"  # the probe the editor runs add to call every function of 
 UNCLOSED = 1 << 62  # the end of an item that runs to the end of the text
 
 T = TypeVar("T")
+log = logging.getLogger("tapkit.ide")
 
 
 class _StapsLibrary(TapsetLibrary):
@@ -142,13 +144,36 @@ def verdict(snap: Snapshot, uri: str) -> list[Diagnostic]:
     def run() -> list[Diagnostic]:
         if doc.kind is DocumentKind.TAPSET:
             a = analysis(snap, uri)
-            assert a is not None
+            if a is None:
+                return [*parsed.diagnostics, _failed(doc)]
             last = doc.text.count("\n") + 1
             return [d for d in a.diagnostics if d.span.file != doc.filename or d.span.line <= last]
-        a = analyze([ScriptFile(doc.filename, doc.text, parsed)], lib, options_for(snap, doc))
+        try:
+            a = analyze([ScriptFile(doc.filename, doc.text, parsed)], lib, options_for(snap, doc))
+        except Exception:  # a bug of the semantic pass: say so, and keep pass 1's diagnostics
+            log.exception("the semantic pass failed on %s", doc.filename)
+            return [*parsed.diagnostics, _failed(doc)]
         return skipped_tapsets(snap, doc.filename) + a.diagnostics
 
     return _cached(snap, ("verdict", uri), _key(snap, doc, doc.text), run)
+
+
+def _failed(doc: Document) -> Diagnostic:
+    return Diagnostic(Severity.WARNING, "internal.semantic-failed",
+                      "tapkit's semantic pass failed on this document (an internal error, logged by the server); "
+                      "only parse diagnostics are shown", Span(doc.filename, 1, 1, 1, 1), kind="internal")
+
+
+def _editor_run(doc: Document, compute: Callable[[], Analysis]) -> Callable[[], Analysis | None]:
+    """compute, with a failure of the semantic pass logged and answered as "no model" (the features fall back
+    to what names alone tell) rather than as an error for every request."""
+    def run() -> Analysis | None:
+        try:
+            return compute()
+        except Exception:
+            log.exception("the semantic pass failed on %s", doc.filename)
+            return None
+    return run
 
 
 def analysis(snap: Snapshot, uri: str) -> Analysis | None:
@@ -164,7 +189,7 @@ def analysis(snap: Snapshot, uri: str) -> Analysis | None:
         return analyze([ScriptFile(doc.filename, doc.text, replace(parsed, file=tree))], lib,
                        options_for(snap, doc), editor=True)
 
-    return _cached(snap, ("analysis", uri), _key(snap, doc, doc.text), run)
+    return _cached(snap, ("analysis", uri), _key(snap, doc, doc.text), _editor_run(doc, run))
 
 
 def analysis_near(snap: Snapshot, uri: str, offset: int) -> Analysis | None:
@@ -201,7 +226,7 @@ def focused(snap: Snapshot, uri: str, offset: int, typed: tuple[int, int] | None
         return analyze([ScriptFile(doc.filename, text, ParseResult(tree, parsed.diagnostics))], lib,
                        options_for(snap, doc), editor=True)
 
-    return _cached(snap, ("focused", uri), _key(snap, doc, text), run)
+    return _cached(snap, ("focused", uri), _key(snap, doc, text), _editor_run(doc, run))
 
 
 def with_uses(tree: A.File, doc: Document, snap: Snapshot, functions: list[A.FunctionDecl],

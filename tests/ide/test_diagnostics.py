@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tapkit.ide import document_diagnostics
 from tests.ide.conftest import FIXTURE_TAPSET, Docs
 
@@ -27,3 +29,19 @@ def test_macro_file_is_checked_as_stap_checks_library_macros(docs: Docs) -> None
     assert "library macro file" in d.message and d.span.line == 2
     snap, uri = docs.open("@define ok2(a) %( @a %)\n", name="n.stpm")
     assert document_diagnostics(snap, uri) == []
+
+
+def test_a_failing_semantic_pass_leaves_parse_diagnostics_and_completion(
+        docs: Docs, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tapkit.ide import complete, program
+    from tests.ide.conftest import cursor
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise NameError("a bug in the semantic pass")
+    monkeypatch.setattr(program, "analyze", broken)
+    snap, uri = docs.open("probe begin {\n  x = \n}\n")
+    codes = [d.code for d in document_diagnostics(snap, uri)]
+    assert codes == ["parse.expected-value", "internal.semantic-failed"]
+    text, pos = cursor("probe begin { x = demo_r| }")
+    snap, uri = docs.open(text)
+    assert "demo_read" in [c.label for c in complete(snap, uri, pos).items]  # names alone still complete
