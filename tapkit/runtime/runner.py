@@ -60,7 +60,6 @@ def _err(request: RunRequest) -> TextIO:
 
 def prepare(request: RunRequest) -> Prepared:
     """Passes 1-4: the compiled program, or the exit status after printing why there is none."""
-    from tapkit.runtime.livecheck import uretprobes_available
     from tapkit.semantic.analysis import ScriptFile, analyze
     from tapkit.semantic.check import CheckOptions, library_for, source_lines, target_for
     from tapkit.semantic.options import AnalysisOptions, debuginfo_overrides
@@ -76,9 +75,10 @@ def prepare(request: RunRequest) -> Prepared:
     path = request.path or "<input>"
     text = request.text if request.text is not None else read_source(path)
     parsed = parse(text, path, target, library.macros, args=list(request.args))
-    options = AnalysisOptions(target, tuple(request.include_dirs), debuginfo_overrides(tuple(request.debuginfo)))
-    with uretprobes_available():  # tapkit's live engine places process .return probes on this host
-        analysis = analyze([ScriptFile(path, text, parsed)], library, options)
+    # tapkit's live engine serves process probes, and places .return ones whatever the kernel offers
+    options = AnalysisOptions(target, tuple(request.include_dirs), debuginfo_overrides(tuple(request.debuginfo)),
+                              user_probes="live")
+    analysis = analyze([ScriptFile(path, text, parsed)], library, options)
     lines: dict[str, list[str] | None] = {path: text.split("\n")}
     for d in analysis.diagnostics:
         if d.severity is Severity.WARNING and not request.warnings:

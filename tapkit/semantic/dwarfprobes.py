@@ -10,6 +10,7 @@ symbol table, as stap does.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 from typing import TYPE_CHECKING
@@ -67,6 +68,38 @@ def _load(s: Session, spec: str) -> Debuginfo:
         raise _missing_debuginfo(s) from exc
 
 
+def _user_returns(s: Session) -> bool:
+    """Whether process .return probes can be placed: tapkit's live engine always can; stap's
+    inode-uprobes only when the release has uprobes and its symbol table shows uretprobes."""
+    if s.options.user_probes == "live":
+        return True
+    config = s.options.target.kernel_config
+    if config.get("CONFIG_ARCH_SUPPORTS_UPROBES") != "y" or config.get("CONFIG_UPROBES") != "y":
+        return False
+    return kernel_has_function(s.options.target.release, "arch_uretprobe_hijack_return_addr")
+
+
+@functools.lru_cache(maxsize=8)
+def _kernel_functions(release: str) -> frozenset[str]:
+    """The text symbols of the release's System.map, where stap reads kernel functions from; empty
+    without one (stap warns "Kernel function symbol table missing" and knows no kernel function)."""
+    paths = [f"/lib/modules/{release}/build/System.map", f"/boot/System.map-{release}"]
+    if release == os.uname().release:
+        paths.insert(0, "/proc/kallsyms")
+    for path in paths:
+        try:
+            with open(path, errors="replace") as f:
+                return frozenset(parts[2] for parts in (line.split() for line in f)
+                                 if len(parts) >= 3 and parts[1] in "TtWw")
+        except OSError:
+            continue
+    return frozenset()
+
+
+def kernel_has_function(release: str, name: str) -> bool:
+    return name in _kernel_functions(release)
+
+
 def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
                 results: list[DerivedProbe]) -> None:
     spec, prefix = target_spec(params)
@@ -90,8 +123,7 @@ def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgL
         return
     kind = "function" if "function" in params else "statement"
     is_return = "return" in params
-    if is_return and spec.startswith("process"):
-        # uretprobes need kernel exports stap reads from the symbol table it lacks for this release
+    if is_return and spec.startswith("process") and not _user_returns(s):
         raise SemanticError("sem.no-uretprobes", "process return probes not available [man error::inode-uprobes]")
     arg = params.get(kind)
     matches: list[Function]

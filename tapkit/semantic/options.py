@@ -11,11 +11,14 @@ from tapkit.target import Target
 @dataclass(frozen=True)
 class AnalysisOptions:
     """target carries release, arch and guru mode; debuginfo maps a module name ("kernel", "openafs")
-    or "*" to a file with its DWARF, as `--debuginfo` does."""
+    or "*" to a file with its DWARF, as `--debuginfo` does. user_probes names what serves process(...)
+    probes: "kernel" (stap's inode-uprobes, whose .return needs the release's uretprobes) or "live"
+    (tapkit run's ptrace engine, which places return probes itself on any kernel)."""
 
     target: Target = field(default_factory=Target)
     include_dirs: tuple[str, ...] = ()
     debuginfo: Mapping[str, str] = field(default_factory=dict)
+    user_probes: str = "kernel"
 
     @property
     def guru(self) -> bool:

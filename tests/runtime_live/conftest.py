@@ -101,3 +101,8 @@ def pretty() -> Path:
 @pytest.fixture(scope="session")
 def abi() -> Path:
     return build("abi", [SOURCES / "abi.c"], "-O0")
+
+
+@pytest.fixture(scope="session")
+def gaps() -> Path:
+    return build("gaps", [SOURCES / "gaps.c"], "-O0", "-fno-builtin")
