@@ -257,6 +257,12 @@ class TypeResolver(OperandVisits):
             else:
                 self.still += 1
         elif isinstance(e, ir.Entry):
+            if e.resolved:  # the operand's value, as it was at the entry
+                self.expr(e.operand)
+                if e.operand.type != UNKNOWN:
+                    self.set_type(e, e.operand.type)
+                self.details(e.operand, e)
+                return
             if self.initial:
                 return
             raise SemanticError("sem.entry", "internal error: @entry is only valid in .return probes", self.where(e))

@@ -338,11 +338,14 @@ class Defined(Expr):
 
 
 class Entry(Expr):
-    __slots__ = ("operand",)
+    """@entry(operand); resolved once the probe is a .return one: the operand is evaluated at the call's
+    entry and its value read at the return (stap saves it in a generated entry probe)."""
+    __slots__ = ("operand", "resolved")
 
     def __init__(self, src: A.Node, operand: Expr) -> None:
         super().__init__(src)
         self.operand = operand
+        self.resolved = False
 
 
 class Perf(Expr):

@@ -264,7 +264,8 @@ def expand_targets(s: Session, dp: DerivedProbe) -> None:
         if isinstance(e, ir.Defined):
             return _defined(s, ctx, e)
         if isinstance(e, ir.Entry) and ctx.is_return and ctx.family == "dwarf":
-            return e.operand
+            e.resolved = True  # kept: the runtime evaluates the operand at the entry, not at the return
+            return e
         if isinstance(e, ir.Target) and e.kind != "autocast":
             _mark_written(s, e, written)
             try:

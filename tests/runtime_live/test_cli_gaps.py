@@ -40,3 +40,20 @@ def test_return_probes_refused_by_check_as_stap_does_and_placed_by_run(gaps: Pat
     run = tapkit("run", "-c", f"{gaps} 4", str(s))
     assert run.returncode == 0, run.stderr
     assert program_lines(run.stdout) == ["0", "2", "4", "6"]
+
+
+def test_entry_is_evaluated_at_the_entry(gaps: Path, tmp_path: Path) -> None:
+    # bump(c, by) adds by to c->v: at the entry c->v is the old value, at the return the new one
+    s = script(tmp_path, f'probe process("{gaps}").function("bump").return {{\n'
+                         '  printf("entry %d now %d return %d by %d sum %d\\n", @entry($c->v), $c->v, $return, $by,\n'
+                         '         @entry($c->v + $c->hits * 100))\n}\n')
+    run = tapkit("run", "-c", f"{gaps} 4", str(s))
+    assert run.returncode == 0, run.stderr
+    # v goes 10 -> 11 -> 13 -> 16 -> 20 (by is i+1); hits counts the calls before this one
+    assert program_lines(run.stdout) == [
+        "entry 10 now 11 return 11 by 1 sum 10",
+        "entry 11 now 13 return 13 by 2 sum 111",
+        "entry 13 now 16 return 16 by 3 sum 213",
+        "entry 16 now 20 return 20 by 4 sum 316",
+    ]
+    assert run.stdout.splitlines()[-1] == "gaps done v 20 total 38"
