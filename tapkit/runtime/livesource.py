@@ -68,6 +68,7 @@ class _Site:
     path: str | None  # the ELF file the probe is in (None: process.begin of any process)
     process: str | None  # process("EXE").library("LIB"): only in processes running EXE
     name: str = ""  # ELF symbol (kind "symbol"), SDT provider:name (kind "mark"), event name (kind "event")
+    pid: int | None = None  # process(PID): only in that process
 
 
 def _args(site: ProbeSite) -> dict[str, Any]:
@@ -182,32 +183,34 @@ class LiveSource:
                 exe = s.path
                 hook = {"begin": live.on_process_begin, "end": live.on_process_end,
                         "thread.begin": live.on_thread_begin, "thread.end": live.on_thread_end}[s.name]
-                hook(callback, process=exe)
+                hook(callback if s.pid is None else _only_in(s.pid, callback), process=exe)
                 continue
             assert s.path is not None
+            pid = s.pid
             if plan.kind == "mark":
                 provider, _, name = s.name.partition(":")
-                live.add_mark(s.path, provider or None, name or None, callback, process=s.process)
+                live.add_mark(s.path, provider or None, name or None, callback, process=s.process, pid=pid)
                 continue
             if plan.kind == "symbol":
-                live.add_function(s.path, s.name, callback, process=s.process,
+                live.add_function(s.path, s.name, callback, process=s.process, pid=pid,
                                   kind="return" if s.site.is_return else "entry", name=s.site.point)
                 continue
             fn = plan.function
             assert fn is not None
             if plan.kind == "entry":
-                live.add_function(s.path, fn, callback, process=s.process, name=s.site.point)
+                live.add_function(s.path, fn, callback, process=s.process, pid=pid, name=s.site.point)
             elif plan.kind == "return":
-                live.add_function(s.path, fn, callback, kind="return", process=s.process, name=s.site.point,
-                                  on_entry=plan.save_entry if plan.saves_at_entry else None)
+                live.add_function(s.path, fn, callback, kind="return", process=s.process, pid=pid,
+                                  name=s.site.point, on_entry=plan.save_entry if plan.saves_at_entry else None)
             elif plan.kind == "inline":
                 for pc in plan.inline_variables:
-                    live.add_address(s.path, pc, callback, process=s.process, function=fn, name=s.site.point)
+                    live.add_address(s.path, pc, callback, process=s.process, pid=pid, function=fn,
+                                     name=s.site.point)
             else:
                 entry_values = fn.entry_address is not None
                 for pc in plan.addresses:
-                    live.add_address(s.path, pc, callback, process=s.process, function=fn, name=s.site.point,
-                                     entry_values=entry_values)
+                    live.add_address(s.path, pc, callback, process=s.process, pid=pid, function=fn,
+                                     name=s.site.point, entry_values=entry_values)
 
     def _callback(self, engine: BuiltinEngine, s: _Site) -> Any:
         handler = engine.handlers[s.site.index]
@@ -285,6 +288,23 @@ class LiveSource:
         return False  # -x: the process is gone; timers (if any) go on, as in stap
 
 
+def _only_in(pid: int, callback: Any) -> Any:
+    """process(PID).begin/.end: the event hook, for that process only."""
+    def hook(ctx: LiveContext) -> None:
+        if ctx.process is not None and ctx.process.pid == pid:
+            callback(ctx)
+
+    return hook
+
+
+def _pid_executable(pid: int) -> str:
+    """process(PID): the executable the process runs (as pass 2 resolved it)."""
+    try:
+        return os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
+    except OSError as exc:
+        raise LiveSetupError(f"cannot probe pid {pid}: {exc.strerror}") from None
+
+
 def neutral(ctx: LiveContext, task: Task) -> None:
     """Between hits (begin, end, timers): no thread, no registers, tapkit itself as the task."""
     ctx.task = task
@@ -322,10 +342,8 @@ def _plan(site: ProbeSite) -> _Site:
     assert probe is not None
     ctx = probe.context
     raw = args.get("process")
-    exe = resolve_path(raw) if isinstance(raw, str) else None
-    if isinstance(raw, int):
-        raise LiveSetupError(f"probe {site.point}: process(PID) probes are not supported; use "
-                             f"process(\"PATH\") with -x {raw}")
+    pid = raw if isinstance(raw, int) else None
+    exe = resolve_path(raw) if isinstance(raw, str) else _pid_executable(raw) if isinstance(raw, int) else None
     lib = args.get("library")
     path = resolve_path(lib) if isinstance(lib, str) else exe
     process = exe if isinstance(lib, str) else None
@@ -335,30 +353,30 @@ def _plan(site: ProbeSite) -> _Site:
         if event not in ("begin", "end", "thread.begin", "thread.end"):
             raise LiveSetupError(f"probe {site.point}: only process .begin/.end and .thread.begin/.end are served "
                                  "live (syscall and insn probes need the kernel's utrace)")
-        return _Site(site, SitePlan("event"), exe, None, event)
+        return _Site(site, SitePlan("event"), exe, None, event, pid)
     if site.family == "sdt":
         m = dict(_QUOTED.findall(site.point))
-        return _Site(site, SitePlan("mark"), path, process, f"{m.get('provider', '')}:{m.get('mark', '')}")
+        return _Site(site, SitePlan("mark"), path, process, f"{m.get('provider', '')}:{m.get('mark', '')}", pid)
     fn, info = ctx.function, ctx.debuginfo
     if fn is None or info is None:  # a file without DWARF: its ELF symbols
         m = dict(_QUOTED.findall(site.point))
         name = m.get("function") or m.get("statement") or ""
-        return _Site(site, SitePlan("symbol"), path, process, name)
+        return _Site(site, SitePlan("symbol"), path, process, name, pid)
     assert path is not None
     if ctx.statement:
-        return _Site(site, _statement_plan(site, args, path, info, fn), path, process)
+        return _Site(site, _statement_plan(site, args, path, info, fn), path, process, pid=pid)
     if "inline" in args:
         plan = SitePlan("inline", info, fn, inline_variables={s.entry: s.variables for s in fn.inline_sites})
         plan.bias_of = _bias
-        return _Site(site, plan, path, process)
+        return _Site(site, plan, path, process, pid=pid)
     if fn.entry_address is None:
         if site.is_return or "call" in args:
             raise LiveSetupError(f"probe {site.point}: {fn.name} is inlined everywhere in {path}: no call to "
                                  "probe (use .inline)")
         plan = SitePlan("inline", info, fn, inline_variables={s.entry: s.variables for s in fn.inline_sites})
         plan.bias_of = _bias
-        return _Site(site, plan, path, process)
-    return _Site(site, SitePlan("return" if site.is_return else "entry", info, fn), path, process)
+        return _Site(site, plan, path, process, pid=pid)
+    return _Site(site, SitePlan("return" if site.is_return else "entry", info, fn), path, process, pid=pid)
 
 
 def _statement_plan(site: ProbeSite, args: dict[str, Any], path: str, info: Any, fn: Any) -> SitePlan:

@@ -100,8 +100,29 @@ def kernel_has_function(release: str, name: str) -> bool:
     return name in _kernel_functions(release)
 
 
+def process_by_pid(params: dict[str, ArgLiteral | None]) -> dict[str, ArgLiteral | None]:
+    """process(PID) as stap takes it: the running process's executable (/proc/PID/exe, resolved), so
+    the point reads process("PATH"); the runtime restricts the probe to that pid."""
+    arg = params.get("process")
+    if not isinstance(arg, A.NumberLiteral):
+        return params
+    pid = arg.value
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        raise SemanticError("sem.no-pid", f"cannot probe pid {pid}: No such process") from None
+    except (PermissionError, OverflowError, ValueError):
+        pass
+    try:
+        exe = os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
+    except OSError:
+        raise SemanticError("sem.no-match", "no match") from None
+    return {**params, "process": A.StringLiteral(arg.span, exe)}
+
+
 def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
                 results: list[DerivedProbe]) -> None:
+    params = process_by_pid(params)
     spec, prefix = target_spec(params)
     if not spec:
         raise SemanticError("sem.no-match", "no match")
@@ -373,6 +394,7 @@ def elf_function_names(path: str) -> list[str]:
 def build_process_elf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
                       results: list[DerivedProbe]) -> None:
     """process(…).mark(…) and .plt(…): SDT notes and PLT entries of the file."""
+    params = process_by_pid(params)
     path = string(params, "library") or string(params, "process")
     if path is None:
         raise SemanticError("sem.no-match", "no match")

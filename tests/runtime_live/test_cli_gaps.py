@@ -57,3 +57,47 @@ def test_entry_is_evaluated_at_the_entry(gaps: Path, tmp_path: Path) -> None:
         "entry 16 now 20 return 20 by 4 sum 316",
     ]
     assert run.stdout.splitlines()[-1] == "gaps done v 20 total 38"
+
+
+def test_process_pid_probes_with_dash_x(gaps: Path, tmp_path: Path) -> None:
+    prog = subprocess.Popen([str(gaps), "3000", "1000"], stdout=subprocess.PIPE, text=True)
+    assert prog.stdout is not None
+    assert prog.stdout.readline() == f"ready {prog.pid}\n"
+    pid = prog.pid
+    s = script(tmp_path, f"""global n, by, m
+probe process({pid}).function("twice") {{
+  n++; if (n == 1) printf("%s %d\\n", pp(), pid() == target()); if (n == 5) exit()
+}}
+probe process({pid}).function("bump").return {{ if (n < 5) {{ by[$by] = $return - @entry($c->v); m++ }} }}
+probe end {{ foreach (b in by) if (by[b] != b) printf("bad %d %d\\n", b, by[b]); printf("returns %d\\n", m > 3) }}
+""")
+    entry_only = tmp_path / "entry.stp"
+    entry_only.write_text(f'probe process({pid}).function("twice") {{ printf("%s %d\\n", pp(), $i) }}\n')
+    check = tapkit("check", str(entry_only))  # pass 2 takes the pid too (.return: stap refuses it here)
+    assert check.returncode == 0, check.stderr
+    run = tapkit("run", "-x", str(pid), str(s))
+    assert run.returncode == 0, run.stderr
+    # stap names the point by the executable of /proc/PID/exe
+    assert run.stdout.splitlines() == [f'process("{gaps}").function("twice@{gaps_source()}:24") 1', "returns 1"]
+    rest, _ = prog.communicate(timeout=60)
+    assert prog.returncode == 0 and rest == "gaps done v 4501510 total 22506390\n"
+
+
+def test_process_pid_that_is_not_running(tmp_path: Path) -> None:
+    pid = _dead_pid()
+    s = script(tmp_path, f'probe process({pid}).function("main") {{ println(1) }}\n')
+    stap = stap_offline("-p2", str(s))
+    check = tapkit("check", str(s))
+    message = f"cannot probe pid {pid}: No such process"
+    assert stap.returncode == 1 and message in stap.stderr
+    assert check.returncode == 1 and message in check.stderr
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def gaps_source() -> str:
+    return str(Path(__file__).resolve().parent / "fixtures" / "gaps.c")
