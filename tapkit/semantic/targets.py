@@ -9,6 +9,7 @@ or keeps the error stap would report if the expression survives optimization.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -108,6 +109,18 @@ def load_debuginfo(s: Session, spec: str) -> Debuginfo:
         raise
     s.debuginfo_cache[spec] = info
     return info
+
+
+_PROCESS_PART = re.compile(r'process\("([^"]*)"\)')
+
+
+def module_argument(s: Session, module: str) -> str:
+    """@cast/@var's module argument as stap takes it. Under tapkit run's live engine a part written
+    `process("PATH")` also names that file (tapkit's extension: stap 4.8 looks for a kernel module
+    of that name and finds no type)."""
+    if s.options.user_probes != "live" or "process(" not in module:
+        return module
+    return ":".join(m.group(1) if (m := _PROCESS_PART.fullmatch(part)) else part for part in module.split(":"))
 
 
 def cast_specs(module: str) -> list[str]:
@@ -486,7 +499,7 @@ def resolve_cast(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
             finish(s, e, ctx.debuginfo, t.id, start_address_of=True)
             return
     unjudged = False  # a header nothing here can compile: its types are unknown, not missing
-    for part in (e.module or "kernel").split(":"):
+    for part in (module_argument(s, e.module) or "kernel").split(":"):
         if not part:
             continue
         if is_header(part):
@@ -534,7 +547,7 @@ def resolve_atvar(s: Session, ctx: ProbeContext, e: ir.Target) -> None:
     where = s.locator.of(e)
     name, _, cu = e.name.partition("@")
     if e.module:
-        specs = cast_specs(e.module)
+        specs = cast_specs(module_argument(s, e.module))
     elif ctx.family == "dwarf" and ctx.debuginfo is not None:
         here = ctx.debuginfo
         var = _find_global(here, name, cu)

@@ -86,9 +86,9 @@ class TargetCompiler:
         if e.kind == "var":
             return self._start_var(e)
         if e.kind == "cast":
-            info, tid = self._cast_type(e)
+            info, tid, user = self._cast_type(e)
             assert e.operand is not None
-            return Place(c.expr(e.operand), True, tid), info, self._user_space(e.module)
+            return Place(c.expr(e.operand), True, tid), info, user
         if e.kind == "autocast":
             assert e.operand is not None
             details = e.operand.details
@@ -125,12 +125,12 @@ class TargetCompiler:
 
     def _start_atvar(self, e: ir.Target) -> tuple[Place, Debuginfo, bool]:
         from tapkit.debuginfo import DebuginfoError
-        from tapkit.semantic.targets import _find_global, cast_specs, load_debuginfo
+        from tapkit.semantic.targets import _find_global, cast_specs, load_debuginfo, module_argument
 
         name, _, cu = e.name.partition("@")
         session = self.unit.analysis.session
         assert session is not None
-        specs = cast_specs(e.module) if e.module else []
+        specs = cast_specs(module_argument(session, e.module)) if e.module else []
         if not specs and self.probe is not None and self.probe.context.debuginfo is not None:
             infos = [(self.probe.context.debuginfo, self.probe.context.module)]
         else:
@@ -148,25 +148,44 @@ class TargetCompiler:
                 return Place(f"{addr}(ctx)", True, var.type), info, self._user_space(module)
         raise CompileError(f"unable to find global '{name}'", e.span)
 
-    def _cast_type(self, e: ir.Target) -> tuple[Debuginfo, int]:
-        from tapkit.debuginfo import DebuginfoError
-        from tapkit.semantic.targets import cast_specs, load_debuginfo
+    def _cast_type(self, e: ir.Target) -> tuple[Debuginfo, int, bool]:
+        """The type pass 2 resolved the @cast to (a module, a compiled header, the probe's own file),
+        and whether the pointer is into user space (a process's file or a user-space header)."""
+        from tapkit.semantic.targets import module_argument
 
         session = self.unit.analysis.session
         assert session is not None
-        if not e.module and self.probe is not None and self.probe.context.debuginfo is not None:
-            t = self.probe.context.debuginfo.find_type(e.type_name)
-            if t is not None:
-                return self.probe.context.debuginfo, t.id
-        for spec in cast_specs(e.module):
-            try:
-                info = load_debuginfo(session, spec)
-            except DebuginfoError:
+        base = e.base
+        if base is None or base.info is None:
+            raise CompileError(f"type '{e.type_name}' not found in '{e.module}' (no debuginfo to lay it out)",
+                               e.span)
+        module = module_argument(session, e.module)
+        if not module:
+            ctx = self.probe.context if self.probe is not None else None
+            user = ctx is not None and (ctx.module.startswith("process") or (ctx.display_point or "")
+                                        .startswith("process"))
+        else:
+            user = self._user_part(session, module, base.info)
+        return base.info, base.type, user
+
+    def _user_part(self, session: Any, module: str, info: Debuginfo) -> bool:
+        """Whether the module part the type was found in is user space: a file path or `<header.h>`."""
+        from tapkit.debuginfo import DebuginfoError
+        from tapkit.semantic.headers import header_debuginfo, is_header
+        from tapkit.semantic.targets import cast_specs, load_debuginfo
+
+        for part in module.split(":"):
+            if is_header(part):
+                if header_debuginfo(session, part) is info:
+                    return not part.startswith("kernel<")
                 continue
-            t = info.find_type(e.type_name)
-            if t is not None:
-                return info, t.id
-        raise CompileError(f"type '{e.type_name}' not found in '{e.module}' (no debuginfo to lay it out)", e.span)
+            for spec in cast_specs(part):
+                try:
+                    if load_debuginfo(session, spec) is info:
+                        return spec.startswith("process")
+                except DebuginfoError:
+                    continue
+        return self._user_space(module)
 
     def variable_access(self, site: int, name: str) -> str:
         key = (site, name)
