@@ -345,7 +345,7 @@ def _plan(site: ProbeSite) -> _Site:
     pid = raw if isinstance(raw, int) else None
     exe = resolve_path(raw) if isinstance(raw, str) else _pid_executable(raw) if isinstance(raw, int) else None
     lib = args.get("library")
-    path = resolve_path(lib) if isinstance(lib, str) else exe
+    path = _library_file(site, lib) if isinstance(lib, str) else exe
     process = exe if isinstance(lib, str) else None
     if site.family == "utrace":
         event = "thread." if "thread" in args else ""
@@ -377,6 +377,17 @@ def _plan(site: ProbeSite) -> _Site:
         plan.bias_of = _bias
         return _Site(site, plan, path, process, pid=pid)
     return _Site(site, SitePlan("return" if site.is_return else "entry", info, fn), path, process, pid=pid)
+
+
+def _library_file(site: ProbeSite, lib: str) -> str:
+    """The library file pass 2 derived the site for (a bare name or glob matched among the
+    executable's libraries): the probe's module, or the file its point names."""
+    probe = site.probe
+    module = probe.context.module if probe is not None else ""
+    m = _QUOTED.fullmatch(module) or _QUOTED.match(site.point)
+    if m is not None and m.group(1) == "process" and m.group(2).startswith("/"):
+        return os.path.realpath(m.group(2))
+    return resolve_path(lib)
 
 
 def _statement_plan(site: ProbeSite, args: dict[str, Any], path: str, info: Any, fn: Any) -> SitePlan:

@@ -120,9 +120,33 @@ def process_by_pid(params: dict[str, ArgLiteral | None]) -> dict[str, ArgLiteral
     return {**params, "process": A.StringLiteral(arg.span, exe)}
 
 
+def by_library(params: dict[str, ArgLiteral | None]) -> list[dict[str, ArgLiteral | None]] | None:
+    """.library("NAME") by a bare name or glob: one set of params per library it matches (by its real
+    path), None when the point names no library that way. No match is stap's error, with the
+    executable's libraries as the similar ones."""
+    from tapkit.semantic.userlibs import library_paths, loaded_libraries
+
+    lib = string(params, "library")
+    arg = params.get("library")
+    if lib is None or "/" in lib or arg is None:
+        return None
+    exe = string(params, "process")
+    exe_path = _resolve_path(exe) if exe else None
+    paths = library_paths(exe_path, lib)
+    if not paths:
+        sugs = levenshtein_suggest(lib, loaded_libraries(exe_path), 5) if exe_path else ""
+        raise SemanticError("sem.no-match", "no match" + (f" (similar libraries: {sugs})" if sugs else ""))
+    return [{**params, "library": A.StringLiteral(arg.span, path)} for path in paths]
+
+
 def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
                 results: list[DerivedProbe]) -> None:
     params = process_by_pid(params)
+    each = by_library(params)
+    if each is not None:
+        for sub in each:
+            build_dwarf(s, probe, loc, sub, results)
+        return
     spec, prefix = target_spec(params)
     if not spec:
         raise SemanticError("sem.no-match", "no match")
@@ -395,6 +419,11 @@ def build_process_elf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str
                       results: list[DerivedProbe]) -> None:
     """process(…).mark(…) and .plt(…): SDT notes and PLT entries of the file."""
     params = process_by_pid(params)
+    each = by_library(params)
+    if each is not None:
+        for sub in each:
+            build_process_elf(s, probe, loc, sub, results)
+        return
     path = string(params, "library") or string(params, "process")
     if path is None:
         raise SemanticError("sem.no-match", "no match")

@@ -121,3 +121,25 @@ def test_cast_module_forms(gaps: Path, tmp_path: Path) -> None:
     message = f"type definition 'struct counter' not found in 'process(\"{gaps}\")'"
     assert stap.returncode == 1 and message in stap.stderr
     assert check.returncode == 1 and message in check.stderr
+
+
+def test_libraries_by_bare_name(gaps: Path, libraries: dict[str, Path], tmp_path: Path) -> None:
+    lib, exe = libraries["lib"], libraries["exe"]
+    s = script(tmp_path, f'''global sleeps, entries
+probe process("{gaps}").library("libc.so.6").function("usleep") {{ sleeps[$useconds]++ }}
+probe process("{exe}").library("libprobe*").function("lib_entry") {{ entries++ }}
+probe end {{ foreach (u in sleeps) printf("usleep(%d) x%d\\n", u, sleeps[u]); printf("lib_entry %d\\n", entries) }}
+''')
+    run = tapkit("run", "-c", f"{gaps} 3 7", str(s))
+    assert run.returncode == 0, run.stderr
+    assert program_lines(run.stdout) == ["usleep(7) x3", "lib_entry 0"]
+    # uselib finds libprobe.so through its DT_RUNPATH (ld.so --list resolves it as the loader will)
+    run = tapkit("run", "-c", str(exe), str(s))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == "lib_entry 3"
+    assert str(lib) not in s.read_text()
+    nosuch = script(tmp_path, f'probe process("{gaps}").library("nosuch.so").function("f") {{ println(1) }}\n')
+    stap, check = stap_offline("-p2", str(nosuch)), tapkit("check", str(nosuch))
+    similar = "no match (similar libraries: /lib64/ld-linux-x86-64.so.2, /lib/x86_64-linux-gnu/libc.so.6)"
+    assert stap.returncode == 1 and similar in stap.stderr
+    assert check.returncode == 1 and similar in check.stderr
