@@ -68,7 +68,7 @@ def _interpreter(exe: str) -> str | None:
         with open(exe, "rb") as fh:
             for seg in ELFFile(fh).iter_segments():
                 if seg["p_type"] == "PT_INTERP":
-                    interp: str = seg.get_interp_name()
+                    interp = seg.data().rstrip(b"\0").decode(errors="replace")
                     return interp if os.path.isfile(interp) else None
     except (OSError, ValueError, ELFError):
         return None
