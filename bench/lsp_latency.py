@@ -180,7 +180,10 @@ def main() -> int:
     rss, peak = rss_mb(proc.pid)  # type: ignore[attr-defined]
     print(f"{'request':24s} {'n':>5s} {'p50 ms':>8s} {'p99 ms':>8s}")
     for name, times in results.items():
-        print(f"{name:24s} {len(times):5d} {1000 * pct(times, 50):8.1f} {1000 * pct(times, 99):8.1f}")
+        slowest = sorted(range(len(times)), key=lambda i: -times[i])[:3]
+        worst = ", ".join(f"#{i + 1} {1000 * times[i]:.0f}" for i in slowest)
+        print(f"{name:24s} {len(times):5d} {1000 * pct(times, 50):8.1f} {1000 * pct(times, 99):8.1f}"
+              f"   slowest (request #, ms): {worst}")
     print(f"server memory: {rss:.0f} MB resident, {peak:.0f} MB peak")
     stop(client, proc)
     return 0

@@ -19,7 +19,7 @@ from tapkit.ide.docs import parse_doc_comment
 from tapkit.ide.line_index import Position
 from tapkit.ide.lookup import CFunction, CType, c_at, symbol_at
 from tapkit.ide.navigation import Hover, name_hover
-from tapkit.ide.program import analysis
+from tapkit.ide.program import analysis_near
 from tapkit.ide.workspace import Snapshot
 from tapkit.semantic import queries as Q
 from tapkit.semantic.editor import Symbol
@@ -102,8 +102,8 @@ def _c_type(c: CType) -> str:
 def _expansion(snap: Snapshot, uri: str, pos: Position) -> str:
     """On a probe's point: the concrete points the semantic pass derived from it and the variables the
     aliases on the way define."""
-    a = analysis(snap, uri)
-    if a is None or a.session is None:
+    a = analysis_near(snap, uri, snap.lines(uri).offset(pos))
+    if a is None or a.session is None or a.model is None:
         return ""
     doc = snap.document(uri)
     path = Q.node_at(a, doc.filename, pos.line, pos.column)
