@@ -4,6 +4,7 @@ forms, libraries by their bare name, and pn() of a probe with several points."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -143,3 +144,30 @@ probe end {{ foreach (u in sleeps) printf("usleep(%d) x%d\\n", u, sleeps[u]); pr
     similar = "no match (similar libraries: /lib64/ld-linux-x86-64.so.2, /lib/x86_64-linux-gnu/libc.so.6)"
     assert stap.returncode == 1 and similar in stap.stderr
     assert check.returncode == 1 and similar in check.stderr
+
+
+def _stap_probe_names(c_code: str) -> set[str]:
+    """pn() of each probe in stap -p3's C: the PN argument of its STAP_PROBE_INIT line."""
+    names: set[str] = set()
+    for m in re.finditer(r'STAP_PROBE_INIT\(\d+, &probe_\d+, ("(?:[^"\\]|\\.)*"), ("(?:[^"\\]|\\.)*")', c_code):
+        names.add(m.group(2)[1:-1].replace('\\"', '"'))
+    return names
+
+
+def test_pn_is_the_point_that_fired_as_stap_names_it(gaps: Path, tmp_path: Path) -> None:
+    s = script(tmp_path, f'''probe process("{gaps}").function("t*") {{ println(pn()) }}
+probe foo = process("{gaps}").function("bump") {{}}
+probe foo, process("{gaps}").function("main") {{ println(pn()) }}
+probe begin, end {{ println(pn()) }}
+''')
+    run = tapkit("run", "-c", f"{gaps} 1", str(s))
+    assert run.returncode == 0, run.stderr
+    lines = program_lines(run.stdout)
+    src = gaps_source()
+    assert lines == ["begin", f'process("{gaps}").function("main@{src}:27")', "foo",
+                     f'process("{gaps}").function("twice@{src}:24")', f'process("{gaps}").function("thrice@{src}:25")',
+                     "end"]
+    # the names stap 4.8 compiles into its module for the same probes (pass 3)
+    stap = stap_offline("-p3", str(s))
+    assert stap.returncode == 0, stap.stderr
+    assert _stap_probe_names(stap.stdout) == set(lines)

@@ -218,13 +218,21 @@ def _stat_var(e: ir.Expr) -> ir.VarDef | None:
     return None
 
 
+def probe_name(dp: DerivedProbe, point: str) -> str:
+    """pn(), stap's script_location: the alias the script named, closest to the script first (when it
+    names one without wildcards), else the point that fired as derived (the timer of `timer.ms(1),
+    timer.ms(2)` that fired, a function with its file and line); never just the probe's first point."""
+    for spec in reversed(dp.spec.chain()):
+        if spec.alias_point is not None and spec.alias_point.well_formed:
+            return spec.alias_point.text(flags=False)
+    return point
+
+
 def _site(index: int, dp: DerivedProbe) -> ProbeSite:
     family = dp.context.family
     comps = dp.point.comps
     point = dp.context.display_point or dp.point.text(flags=False)
-    chain = dp.spec.chain()
-    name = chain[-1].points[0].text(flags=False) if chain and chain[-1].points else point
-    site = ProbeSite(index, family, point, name, probe=dp)
+    site = ProbeSite(index, family, point, probe_name(dp, point), probe=dp)
     if family in ("begin", "end", "error") and comps and comps[0].arg is not None:
         site.priority = _wrap_priority(int(comps[0].arg.value))
     elif family == "timer":
