@@ -9,6 +9,7 @@ or keeps the error stap would report if the expression survives optimization.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -116,11 +117,16 @@ _PROCESS_PART = re.compile(r'process\("([^"]*)"\)')
 
 def module_argument(s: Session, module: str) -> str:
     """@cast/@var's module argument as stap takes it. Under tapkit run's live engine a part written
-    `process("PATH")` also names that file (tapkit's extension: stap 4.8 looks for a kernel module
-    of that name and finds no type)."""
-    if s.options.user_probes != "live" or "process(" not in module:
+    `process("PATH")` or a relative path ("./prog") also names that file (tapkit's extensions: stap 4.8
+    takes only an absolute path as a file and looks for a kernel module named by anything else)."""
+    if s.options.user_probes != "live" or "/" not in module:
         return module
-    return ":".join(m.group(1) if (m := _PROCESS_PART.fullmatch(part)) else part for part in module.split(":"))
+    parts = []
+    for part in module.split(":"):
+        m = _PROCESS_PART.fullmatch(part)
+        path = m.group(1) if m else part
+        parts.append(os.path.abspath(path) if "/" in path and "<" not in path else part)
+    return ":".join(parts)
 
 
 def cast_specs(module: str) -> list[str]:
@@ -143,7 +149,7 @@ def cast_specs(module: str) -> list[str]:
             continue
         if spec == "kernel":
             out.append("kernel")
-        elif "/" in spec:
+        elif spec.startswith("/"):  # stap: only an absolute path is a file, anything else a module's name
             out.append(f'process("{spec}")')
         else:
             out.append(f'module("{spec}")')

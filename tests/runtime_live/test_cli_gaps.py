@@ -9,14 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.tooling import stap_offline, stap_release
+from tests.tooling import require_tool, stap_offline, stap_release
 
 TAPKIT = [sys.executable, "-m", "tapkit.cli"]
 
 
-def tapkit(command: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def tapkit(command: str, *args: str, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*TAPKIT, command, *args], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, cwd=cwd)
 
 
 def script(tmp_path: Path, text: str) -> Path:
@@ -90,6 +90,21 @@ def test_process_pid_that_is_not_running(tmp_path: Path) -> None:
     stap = stap_offline("-p2", str(s))
     check = tapkit("check", str(s))
     message = f"cannot probe pid {pid}: No such process"
+    assert stap.returncode == 1 and message in stap.stderr
+    assert check.returncode == 1 and message in check.stderr
+
+
+def test_cast_module_relative_path(gaps: Path, tmp_path: Path) -> None:
+    s = script(tmp_path, f'probe process("{gaps}").function("bump") {{ println(@cast($c, "counter", "./gaps")->v) }}\n')
+    run = tapkit("run", "-c", "./gaps 2", str(s), cwd=gaps.parent)
+    assert run.returncode == 0, run.stderr
+    assert program_lines(run.stdout) == ["10", "11"]
+    # stap 4.8 takes only an absolute path as a file ("./gaps" is a kernel module's name to it)
+    require_tool("stap")
+    stap = subprocess.run([str(Path(__file__).resolve().parents[2] / "scripts" / "stap-offline"), "-p2", str(s)],
+                          capture_output=True, text=True, timeout=600, cwd=gaps.parent)
+    check = tapkit("check", str(s), cwd=gaps.parent)
+    message = "type definition 'counter' not found in './gaps'"
     assert stap.returncode == 1 and message in stap.stderr
     assert check.returncode == 1 and message in check.stderr
 
