@@ -214,7 +214,7 @@ class LiveSource:
 
     def _callback(self, engine: BuiltinEngine, s: _Site) -> Any:
         handler = engine.handlers[s.site.index]
-        return self.live.session_callback(engine.session, handler, live_point(s.site), s.site.name)
+        return self.live.session_callback(engine.session, handler, live_point(s.site), live_name(s.site))
 
     # ---- running ----
 
@@ -314,17 +314,31 @@ def neutral(ctx: LiveContext, task: Task) -> None:
     ctx.probefunc = ""
 
 
-def live_point(site: ProbeSite) -> str:
-    """pp() as stap prints it for a live site: the executable and library by their resolved paths, a
-    .statement by the line it was placed at, and the .call/.inline suffixes written."""
-    args = _args(site)
-    point = site.point
-    for key in ("process", "library"):
+def _resolved(point: str, args: dict[str, Any], keys: tuple[str, ...]) -> str:
+    for key in keys:
         raw = args.get(key)
         if isinstance(raw, str):
             with contextlib.suppress(LiveSetupError):
                 resolved = resolve_path(raw)
                 point = point.replace(f'{key}("{raw}")', f'{key}("{resolved}")', 1)
+    return point
+
+
+def live_name(site: ProbeSite) -> str:
+    """pn() of a live site: the compiled name with the executable by its resolved path (stap names the
+    derived point by the file it found)."""
+    return _resolved(site.name, _args(site), ("process",))
+
+
+def live_point(site: ProbeSite) -> str:
+    """pp() as stap prints it for a live site: the executable and library by their resolved paths (a
+    library's probe as a probe on the library file itself), a .statement by the line it was placed
+    at, and the .call/.inline suffixes written."""
+    args = _args(site)
+    point = _resolved(site.point, args, ("process", "library"))
+    if isinstance(args.get("library"), str):
+        point = re.sub(r'^process\("(?:[^"\\]|\\.)*"\)\.library\(("(?:[^"\\]|\\.)*")\)', r"process(\1)", point,
+                       count=1)
     statement = args.get("statement")
     if isinstance(statement, str) and "@" in statement:
         line = statement.rpartition(":")[2]

@@ -154,6 +154,19 @@ probe end {{ foreach (u in sleeps) printf("usleep(%d) x%d\\n", u, sleeps[u]); pr
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[-1] == "lib_entry 3"
     assert str(lib) not in s.read_text()
+    # pp() names the library file itself, pn() the point as derived from the script: stap's pass 3 names
+    named = script(tmp_path, f'probe process("{gaps}").library("libc.so.6").function("usleep") {{\n'
+                             '  printf("%s\\n%s\\n", pp(), pn()); exit() }\n')
+    run = tapkit("run", "-c", f"{gaps} 3 7", str(named))
+    assert run.returncode == 0, run.stderr
+    pp, pn = program_lines(run.stdout)
+    stap_c = stap_offline("-p3", str(named))
+    m = re.search(r'STAP_PROBE_INIT\(\d+, &probe_\d+, "((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"', stap_c.stdout)
+    assert m is not None, stap_c.stderr
+    # up to the function's name: the declaring file's spelling comes from the debuginfo reader
+    assert pp.split("@")[0] == m.group(1).replace('\\"', '"').split("@")[0]
+    assert pn.split("@")[0] == m.group(2).replace('\\"', '"').split("@")[0]
+    assert pp.startswith('process("/') and ".library(" in pn
     nosuch = script(tmp_path, f'probe process("{gaps}").library("nosuch.so").function("f") {{ println(1) }}\n')
     stap, check = stap_offline("-p2", str(nosuch)), tapkit("check", str(nosuch))
     similar = "no match (similar libraries: /lib64/ld-linux-x86-64.so.2, /lib/x86_64-linux-gnu/libc.so.6)"
