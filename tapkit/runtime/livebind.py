@@ -41,6 +41,7 @@ class SitePlan:
     entry_reads: dict[str, Any] = field(default_factory=dict)  # return probes: $param saved at entry
     entry_exprs: list[Callable[[Context], Any]] = field(default_factory=list)  # return probes: @entry(expr)
     bias_of: Callable[[LiveContext], int] | None = None
+    returns: bool = False  # kind "symbol": a .return probe on an ELF symbol (no DWARF)
 
     def save_entry(self, ctx: LiveContext) -> dict[str, object]:
         """on_entry of a return probe: the entry values its handler reads as $param."""
@@ -249,7 +250,7 @@ class LiveBinder:
 
     def entry_value(self, site: int, evaluate: Callable[[Context], Any]) -> Any:
         plan = self.plans.get(site)
-        if plan is None or plan.kind != "return":
+        if plan is None or not (plan.kind == "return" or (plan.kind == "symbol" and plan.returns)):
             raise LiveBindError("@entry is for return probes")
         plan.entry_exprs.append(evaluate)
         return _EntryExpression(f"@entry{len(plan.entry_exprs) - 1}")

@@ -193,7 +193,8 @@ class LiveSource:
                 continue
             if plan.kind == "symbol":
                 live.add_function(s.path, s.name, callback, process=s.process, pid=pid,
-                                  kind="return" if s.site.is_return else "entry", name=s.site.point)
+                                  kind="return" if s.site.is_return else "entry", name=s.site.point,
+                                  on_entry=plan.save_entry if plan.saves_at_entry else None)
                 continue
             fn = plan.function
             assert fn is not None
@@ -375,7 +376,7 @@ def _plan(site: ProbeSite) -> _Site:
     if fn is None or info is None:  # a file without DWARF: its ELF symbols
         m = dict(_QUOTED.findall(site.point))
         name = m.get("function") or m.get("statement") or ""
-        return _Site(site, SitePlan("symbol"), path, process, name, pid)
+        return _Site(site, SitePlan("symbol", returns=site.is_return), path, process, name, pid)
     assert path is not None
     if ctx.statement:
         return _Site(site, _statement_plan(site, args, path, info, fn), path, process, pid=pid)

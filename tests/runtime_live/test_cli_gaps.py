@@ -199,3 +199,15 @@ probe begin, end {{ println(pn()) }}
     stap = stap_offline("-p3", str(s))
     assert stap.returncode == 0, stap.stderr
     assert _stap_probe_names(stap.stdout) == set(lines)
+
+
+def test_entry_in_return_probes_on_elf_symbols(tmp_path: Path) -> None:
+    gcc = require_tool("gcc")
+    exe = tmp_path / "gaps-nodebug"
+    subprocess.run([gcc, "-O0", "-fno-builtin", "-o", str(exe), gaps_source()], check=True)
+    s = script(tmp_path, f'probe process("{exe}").function("bump").return {{\n'
+                         '  printf("by %d old %d new %d\\n", @entry(long_arg(2)), @entry(user_long(long_arg(1))),\n'
+                         '         user_long(@entry(long_arg(1))))\n}\n')
+    run = tapkit("run", "-c", f"{exe} 3", str(s))
+    assert run.returncode == 0, run.stderr
+    assert program_lines(run.stdout) == ["by 1 old 10 new 11", "by 2 old 11 new 13", "by 3 old 13 new 16"]
