@@ -107,7 +107,8 @@ class LiveSource:
         if not live_sites:
             return None
         if not traced:
-            raise LiveSetupError(NO_PROCESS)
+            pids = sorted({a for s in live_sites if isinstance(a := _args(s).get("process"), int)})
+            raise LiveSetupError(NO_PROCESS + (f" (for process({pids[0]}): -x {pids[0]})" if pids else ""))
         engine = LiveEngine()
         engine.context.task = Task.current()
         return cls(program, [_plan(s) for s in live_sites], engine)

@@ -76,6 +76,8 @@ probe end {{ foreach (b in by) if (by[b] != b) printf("bad %d %d\\n", b, by[b]);
     entry_only.write_text(f'probe process({pid}).function("twice") {{ printf("%s %d\\n", pp(), $i) }}\n')
     check = tapkit("check", str(entry_only))  # pass 2 takes the pid too (.return: stap refuses it here)
     assert check.returncode == 0, check.stderr
+    no_x = tapkit("run", str(entry_only))
+    assert no_x.returncode == 1 and f"(for process({pid}): -x {pid})" in no_x.stderr
     run = tapkit("run", "-x", str(pid), str(s))
     assert run.returncode == 0, run.stderr
     # stap names the point by the executable of /proc/PID/exe
