@@ -69,13 +69,14 @@ def _load(s: Session, spec: str) -> Debuginfo:
 
 
 def _user_returns(s: Session) -> bool:
-    """Whether process .return probes can be placed: tapkit's live engine always can; stap's
-    inode-uprobes only when the release has uprobes and its symbol table shows uretprobes."""
+    """Whether process .return probes can be placed: tapkit's live engine always can; stap refuses them
+    when the release has inode-uprobes (CONFIG_UPROBES) but its symbol table does not show uretprobes
+    (arch_uretprobe_hijack_return_addr; no System.map reads as none)."""
     if s.options.user_probes == "live":
         return True
     config = s.options.target.kernel_config
     if config.get("CONFIG_ARCH_SUPPORTS_UPROBES") != "y" or config.get("CONFIG_UPROBES") != "y":
-        return False
+        return True  # no inode-uprobes: stap would build its own uprobes module, which has return probes
     return kernel_has_function(s.options.target.release, "arch_uretprobe_hijack_return_addr")
 
 
