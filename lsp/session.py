@@ -28,6 +28,7 @@ from lsprotocol import types as T
 
 from tapkit import ide
 from tapkit.diagnostics import Diagnostic
+from tapkit.ide import prepare
 from tapkit.ide.line_index import LineIndex
 
 from . import conversions as conv
@@ -58,6 +59,10 @@ class Session:
         self._tasks: set[asyncio.Future[None]] = set()  # background work, kept until done
         self._running: set[str] = set()  # documents whose diagnostics are being computed
         self._edited: dict[str, float] = {}  # when each document was last scheduled
+        self._prepare_pool = ThreadPoolExecutor(1, thread_name_prefix="tapkit-prepare")  # header compiles
+        self._prepare_lock = threading.Lock()
+        self._prepared: set[str] = set()  # header parts prepared (or being prepared) for _prepared_for
+        self._prepared_for: object = None
 
     # ------------------------------------------------------------ positions
 
@@ -161,8 +166,10 @@ class Session:
             self._library_event.clear()
         debuginfo = bool(self.workspace.settings.debuginfo)
         indexing = self._progress(loop, "tapkit: indexing debuginfo") if debuginfo else None
+        preparing = self._progress(loop, "tapkit: preparing @cast headers and tracepoints")
 
         def run() -> None:
+            view = None
             try:
                 view = self.workspace.load_library(report)
                 message = (f"{len(view.files)} files, {sum(map(len, view.functions.values()))} functions, "
@@ -174,9 +181,43 @@ class Session:
             if indexing is not None:
                 self._index_debuginfo(*indexing)
             loop.call_soon_threadsafe(self._library_loaded)
+            # after library_ready (requests are not held up), before the first request needs them
+            files = [*view.semantic.files.macro_files, *view.files] if view is not None and view.semantic else []
+            texts = [d.text for d in self.snapshot().documents.values()]
+            self._prepare(prepare.library_header_parts(files) | prepare.header_parts(texts), *preparing)
 
         self._loading = threading.Thread(target=run, name="tapkit-library", daemon=True)
         self._loading.start()
+
+    def _prepare(self, parts: set[str], report: Progress | None = None, end: Callable[[str], None] | None = None,
+                 ) -> None:
+        """Compile and index the @cast header parts not prepared yet, and load the tracepoint catalog
+        (tapkit.ide.prepare); blocking, on a thread other than the loop's."""
+        with self._prepare_lock:
+            target = self.workspace.target
+            if target != self._prepared_for:
+                self._prepared, self._prepared_for = set(), target
+            todo = parts - self._prepared
+            self._prepared |= todo
+        try:
+            failed = prepare.prepare(target, todo, report)
+        except Exception as e:  # never take the server down: the requests then build what they need
+            log.exception("preparing @cast headers failed")
+            failed = [("", str(e))]
+        for part, problem in failed:
+            log.info("prepare %s: %s", part, problem)
+        if end is not None:
+            end(f"{len(todo) - len(failed)} of {len(todo)} headers ready")
+
+    def prepare_headers(self, text: str) -> None:
+        """A document's @cast headers not prepared yet, prepared on the preparing thread."""
+        if self._prepared_for is None:
+            return  # the library's load prepares the open documents' headers
+        parts = prepare.header_parts([text])
+        with self._prepare_lock:
+            new = parts - self._prepared
+        if new:
+            self._prepare_pool.submit(self._prepare, new)
 
     def _index_debuginfo(self, report: Progress, end: Callable[[str], None]) -> None:
         """Open every --debuginfo file (indexed once per build-id), so that the first request finds it ready."""
@@ -298,6 +339,7 @@ class Session:
         if self.workspace.version(uri) != doc.version:
             return  # a newer edit arrived meanwhile; its own run publishes
         self._publish(uri, doc.version, diags, snap)
+        self.prepare_headers(doc.text)
 
     def _publish(self, uri: str, version: int | None, diags: list[Diagnostic], snap: ide.Snapshot) -> None:
         try:

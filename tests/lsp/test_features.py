@@ -66,8 +66,9 @@ def ended(client: RecordingClient) -> bool:
 
 async def test_library_loads_with_progress(client: RecordingClient, root: Path) -> None:
     await wait_until(lambda: ended(client), what="the end of the library progress")
-    [values] = client.progress_reports.values()
+    values, preparing = client.progress_reports.values()  # the library, then the @cast headers (after it)
     assert isinstance(values[0], T.WorkDoneProgressBegin) and "tapset library" in values[0].title
+    assert isinstance(preparing[0], T.WorkDoneProgressBegin) and "@cast headers" in preparing[0].title
     assert any(isinstance(v, T.WorkDoneProgressReport) and v.percentage is not None for v in values)
     assert isinstance(values[-1], T.WorkDoneProgressEnd) and "files" in (values[-1].message or "")
     await wait_until(lambda: client.refreshes >= 1, what="semantic tokens refresh once the library is in")

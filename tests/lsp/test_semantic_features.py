@@ -5,6 +5,7 @@ completionItem/resolve — with debuginfo indexing reported as LSP progress."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -64,9 +65,11 @@ def ends(client: RecordingClient) -> list[str]:
 
 
 async def test_debuginfo_indexing_is_reported(client: RecordingClient) -> None:
-    await wait_until(lambda: len(ends(client)) >= 2, what="library and debuginfo progress ends")
-    assert titles(client) == ["tapkit: loading the tapset library", "tapkit: indexing debuginfo"]
+    await wait_until(lambda: len(ends(client)) >= 3, what="library, debuginfo and header progress ends")
+    assert titles(client) == ["tapkit: loading the tapset library", "tapkit: indexing debuginfo",
+                              "tapkit: preparing @cast headers and tracepoints"]
     assert ends(client)[1] == "1 of 1 debuginfo files ready"
+    assert re.fullmatch(r"\d+ of \d+ headers ready", ends(client)[2])
 
 
 async def complete(client: RecordingClient, uri: str, text: str, marker: str,
