@@ -184,15 +184,16 @@ class Session:
             # after library_ready (requests are not held up), before the first request needs them
             files = [*view.semantic.files.macro_files, *view.files] if view is not None and view.semantic else []
             texts = [d.text for d in self.snapshot().documents.values()]
-            self._prepare(prepare.library_header_parts(files) | prepare.header_parts(texts), *preparing)
+            self._prepare(prepare.library_header_parts(files) | prepare.header_parts(texts), *preparing, warm=True)
 
         self._loading = threading.Thread(target=run, name="tapkit-library", daemon=True)
         self._loading.start()
 
     def _prepare(self, parts: set[str], report: Progress | None = None, end: Callable[[str], None] | None = None,
-                 ) -> None:
-        """Compile and index the @cast header parts not prepared yet, and load the tracepoint catalog
-        (tapkit.ide.prepare); blocking, on a thread other than the loop's."""
+                 warm: bool = False) -> None:
+        """Compile and index the @cast header parts not prepared yet, and load the tracepoint catalog; warm: then
+        load what the open documents' analyses reach (tapkit.ide.prepare); blocking, on a thread other than the
+        loop's."""
         with self._prepare_lock:
             target = self.workspace.target
             if target != self._prepared_for:
@@ -206,6 +207,12 @@ class Session:
             failed = [("", str(e))]
         for part, problem in failed:
             log.info("prepare %s: %s", part, problem)
+        snap = self.snapshot()
+        for uri in snap.documents if warm else ():
+            try:
+                prepare.warm(snap, uri)
+            except Exception:  # a bug of the semantic pass: the document's own runs report it
+                log.exception("warming %s failed", uri)
         if end is not None:
             end(f"{len(todo) - len(failed)} of {len(todo)} headers ready")
 

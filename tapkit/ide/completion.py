@@ -224,13 +224,13 @@ def _expression(snap: Snapshot, uri: str, cursor: Cursor, decls: Declarations, p
         yield Completion(b.name, CompletionKind.FUNCTION, b.signature, b.doc, b.snippet, True, "4")
     for f in decls.functions:
         yield _function(f, "3")
-    yield from _library_functions(snap.library)
+    yield from library_functions(snap.library)
 
 
 _LIBRARY_ITEMS: list[tuple[LibraryView, tuple[Completion, ...]]] = []
 
 
-def _library_functions(library: LibraryView) -> tuple[Completion, ...]:
+def library_functions(library: LibraryView) -> tuple[Completion, ...]:
     """The library's functions as items, built once per loaded library (their docs cost the most)."""
     for lib, items in _LIBRARY_ITEMS:
         if lib is library:
