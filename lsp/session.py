@@ -213,6 +213,8 @@ class Session:
                 prepare.warm(snap, uri)
             except Exception:  # a bug of the semantic pass: the document's own runs report it
                 log.exception("warming %s failed", uri)
+        if warm:
+            gc.collect()  # the dropped models' cycles: collected here, not by a pass in the middle of a request
         if end is not None:
             end(f"{len(todo) - len(failed)} of {len(todo)} headers ready")
 

@@ -71,3 +71,4 @@ def test_prepare_compiles_headers_and_the_catalog(tmp_path: Path, monkeypatch: p
     compiled = compiled_header("kernel<linux/types.h>", RELEASE)  # now a cache hit: the object is there
     assert Path(compiled).is_file() and Path(compiled).parent == tmp_path / "cache" / "typequery"
     assert list((tmp_path / "cache" / "tracepoints").glob(f"{RELEASE}-*.json"))
+
