@@ -1,6 +1,12 @@
 """The server's moving parts that are not request handlers: settings from the client, the tapset
 library loading in the background with progress, and the diagnostics pipeline.
 
+After the library is ready (requests are answered from then on), the same thread prepares, with its own
+progress, what analyses would otherwise build inside the first requests that need it: the @cast headers the
+library and the open documents name (a kbuild compile each, once per release), the tracepoint catalog, and
+the library trees and debuginfo the open documents reach (tapkit.ide.prepare). Headers a document names
+later are prepared on a thread of their own after its diagnostics run.
+
 Diagnostics (pass 1 and stap's pass 2): every open/change/save schedules one run per document; runs
 happen on one worker thread, so requests are answered while a document is being checked. An edit to a
 document with no run pending or in flight, and that comes after a pause as long as the quiet time, is
