@@ -68,7 +68,7 @@ def references(snap: Snapshot, uri: str, sym: Symbol, include_definition: bool =
     return [r for r in Q.references(a, sym, include_definition) if r.file != doc.filename or in_document(r, doc)]
 
 
-def _token_at(snap: Snapshot, uri: str, pos: Position) -> tuple[int, Token] | None:
+def token_at(snap: Snapshot, uri: str, pos: Position) -> tuple[int, Token] | None:
     lexed = snap.lexed(uri)
     offset = snap.lines(uri).offset(pos)
     k = bisect_right(lexed.ends, offset)  # the first token ending after offset
@@ -80,7 +80,7 @@ def _token_at(snap: Snapshot, uri: str, pos: Position) -> tuple[int, Token] | No
 def c_at(snap: Snapshot, uri: str, pos: Position) -> CType | CFunction | None:
     """The C thing at pos: in a target expression (`$v`, `->m`), @cast's type string, or a probe point's
     function("…") string."""
-    hit = _token_at(snap, uri, pos)
+    hit = token_at(snap, uri, pos)
     if hit is None:
         return None
     k, tok = hit

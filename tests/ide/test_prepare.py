@@ -72,3 +72,20 @@ def test_prepare_compiles_headers_and_the_catalog(tmp_path: Path, monkeypatch: p
     assert Path(compiled).is_file() and Path(compiled).parent == tmp_path / "cache" / "typequery"
     assert list((tmp_path / "cache" / "tracepoints").glob(f"{RELEASE}-*.json"))
 
+
+
+def test_hover_on_the_print_family_reads_pass_1_only(lib_docs: Docs) -> None:
+    """printf is a builtin: its hover is the builtin's signature and doc, without the probe's analysis (a probe
+    on an executable without DWARF spent ~60 ms there on an error hover never shows)."""
+    from tapkit.ide import hover, program
+
+    text, pos = cursor('probe process("/bin/true").function("no_such_fn") {\n  pri|ntf("%d\\n", 1)\n}\n')
+    snap, uri = lib_docs.open(text)
+    found = hover(snap, uri, pos)
+    assert found is not None and "printf" in found.markdown and found.span.line == 2
+    offset = snap.lines(uri).offset(pos)
+    assert snap._cache.get(("focused", uri), program._key(snap, snap.document(uri),
+                                                          program.focused_text(text, snap.lexed(uri), offset))) is None
+    program.focused(snap, uri, offset)  # what the check above would have found had hover built it
+    assert snap._cache.get(("focused", uri), program._key(snap, snap.document(uri),
+                                                          program.focused_text(text, snap.lexed(uri), offset)))
