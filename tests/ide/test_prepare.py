@@ -63,6 +63,9 @@ def test_prepare_compiles_headers_and_the_catalog(tmp_path: Path, monkeypatch: p
     if not os.path.isfile(f"/lib/modules/{RELEASE}/build/.config"):
         pytest.skip(f"no kbuild tree for {RELEASE}")
     monkeypatch.setenv("TAPKIT_CACHE_DIR", str(tmp_path / "cache"))
+    from tapkit.semantic.tracepoints import _catalog
+
+    _catalog.cache_clear()  # loaded once per process: an earlier test may have loaded it from another cache dir
     seen: list[tuple[int, int, str]] = []
     failed = prepare(Target(release=RELEASE), {"kernel<linux/types.h>", "kernel<no/such/header.h>"},
                      lambda done, total, what: seen.append((done, total, what)))
