@@ -17,10 +17,12 @@ Debian's SystemTap 4.8 has no language server (`stap --language-server` is 4.9+)
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +32,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tapkit.syntax import ast as A  # noqa: E402
+from tapkit.syntax.parser import parse  # noqa: E402
+from tapkit.syntax.tokens import lex  # noqa: E402
 from tests.lsp.rawclient import RawClient, initialize  # noqa: E402
 
 SERVER = [sys.executable, "-m", "tapkit.cli", "lsp"]
@@ -44,22 +49,96 @@ probe module("openafs").function("afs_PutDCache") {
   println(d->f->fid->Fid->Volume)
 }
 probe module("openafs").function("afs_GetDCache") {
-  v = @cast($avc, "vcache", "kernel:openafs")
+  v = $avc
   println(@cast(v, "vcache", "kernel:openafs")->f->fid->Cell)
 }
 """
 
 
-def build_script(lines: int = 3000) -> str:
-    text = ""
-    for p in sorted(Path("/usr/share/systemtap/examples").rglob("*.stp")):
+def _declared(text: str, name: str) -> tuple[set[str], set[str], set[str]]:
+    """The globals, functions and macros a file declares, from its parsed tree."""
+    tree = parse(text, name).file
+    globals_: set[str] = set()
+    functions: set[str] = set()
+    for item in tree.items:
+        if isinstance(item, A.GlobalDecl):
+            globals_ |= {v.name for v in item.vars}
+        elif isinstance(item, A.FunctionDecl):
+            functions.add(item.name)
+    return globals_, functions, {m.name for m in tree.macros}
+
+
+def prefixed(text: str, name: str, prefix: str) -> str:
+    """text with its own globals, functions and macros renamed prefix+name, so that examples can share one file.
+
+    A token rewrite guided by the parsed tree: a word followed by `(` is renamed only if the file declares that
+    function (a call of a tapset function named like a global stays), any other word only if it declares that
+    global; members after `->` and probe-point components are never touched, nor strings and comments.
+    """
+    globals_, functions, macros = _declared(text, name)
+    out: list[str] = []
+    last = 0
+    header = False  # inside a probe point list: `probe kernel.function("x"), timer.s(1) {`
+    tokens = lex(text, name).tokens
+    for i, t in enumerate(tokens):
+        prev = tokens[i - 1].type if i else ""
+        if t.type == "PROBE":
+            header = True
+        elif header and t.type in ("LBRACE", "EQUAL"):
+            header = False
+        new = None
+        if t.type == "IDENT" and not header and prev != "ARROW":
+            call = prev == "FUNCTION" or (i + 1 < len(tokens) and tokens[i + 1].type == "LPAR")
+            if (t.text in functions if call else t.text in globals_) or (prev == "AT_DEFINE" and t.text in macros):
+                new = prefix + t.text
+        elif t.type == "AT_OTHER" and t.text[1:] in macros:
+            new = "@" + prefix + t.text[1:]
+        if new is not None:
+            out += [text[last:t.pos], new]
+            last = t.end_pos
+    return "".join(out) + text[last:]
+
+
+def tapkit_check(paths: list[Path], ko: Path) -> list[dict[str, Any]]:
+    """`tapkit check -r RELEASE --json` (each file on its own, as stap would), and its exit status."""
+    cmd = [sys.executable, "-m", "tapkit.cli", "check", "-r", RELEASE, "--debuginfo", str(ko), "--json"]
+    done = subprocess.run(cmd + [str(p) for p in paths], capture_output=True, text=True, check=False)
+    results: list[dict[str, Any]] = json.loads(done.stdout)
+    assert (done.returncode == 0) == all(r["ok"] for r in results), done.stderr
+    return results
+
+
+def build_script(work: Path, ko: Path, lines: int = 3000) -> str:
+    """One valid program of >= lines lines: the Debian examples (without embedded C) that `tapkit check` accepts
+    on this host once their names are prefixed, joined, then the openafs probes. Asserted valid as a whole, so
+    that diagnostics after an edit always include pass 2 (a parse error would stop the verdict after pass 1)."""
+    parts = work / "examples"
+    parts.mkdir()
+    candidates = []
+    for i, p in enumerate(sorted(Path("/usr/share/systemtap/examples").rglob("*.stp"))):
         t = p.read_text(errors="replace")
         if "%{" in t:
             continue
-        text += t + "\n"
+        q = parts / f"{i:03d}-{p.name}"
+        q.write_text(prefixed(t, str(p), f"x{i}_"))
+        candidates.append(q)
+    text = ""
+    used = 0
+    for r in tapkit_check(candidates, ko):
+        if r["ok"]:
+            text += Path(r["file"]).read_text() + "\n"
+            used += 1
         if text.count("\n") >= lines - AFS_PROBES.count("\n"):
             break
-    return text + AFS_PROBES
+    text += AFS_PROBES
+    assert text.count("\n") >= lines, f"only {text.count(chr(10))} lines of valid examples on this host"
+    whole = work / "big-check.stp"
+    whole.write_text(text)
+    verdict = tapkit_check([whole], ko)[0]
+    assert verdict["ok"], f"the bench script does not pass `tapkit check -r {RELEASE}`: {verdict['diagnostics']}"
+    print(f"script: {used} of {len(candidates)} examples without embedded C pass `tapkit check -r {RELEASE}` "
+          f"with their names prefixed; joined with the openafs probes, the whole passes too")
+    return text
 
 
 def positions(text: str, pattern: str, count: int, seed: int) -> list[tuple[int, int]]:
@@ -124,7 +203,7 @@ def main() -> int:
     from tests.tooling import build_openafs_ko
 
     ko = build_openafs_ko()
-    text = build_script()
+    text = build_script(Path(tempfile.mkdtemp(prefix="tapkit-bench-script-")), ko)  # outside the workspace
     root = Path(tempfile.mkdtemp(prefix="tapkit-bench-lsp-"))
     cache = tempfile.mkdtemp(prefix="tapkit-bench-cache-")
     uri = (root / "big.stp").as_uri()
