@@ -242,8 +242,7 @@ def build_tracepoint(s: Session, probe: ProbeSpec, loc: Point, params: dict[str,
             if fnmatch.fnmatchcase(name, name_pat):
                 hits.append(events[name])
     if not hits:
-        names = {n for sys, ev in cat.items() if not system_pat or fnmatch.fnmatchcase(sys, system_pat) for n in ev}
-        sugs = levenshtein_suggest(name_pat.split("*")[0] or name_pat, names, 5) if name_pat else ""
+        sugs = _similar(s.options.target.release, s.options.target.kernel_config_file or "", system_pat, name_pat)
         raise SemanticError("sem.no-match", "no match" + (f" (similar tracepoints: {sugs})" if sugs else ""))
     objects = stap_query_objects(s.options.target.release) or {}
     for tp in hits:
@@ -263,6 +262,17 @@ def build_tracepoint(s: Session, probe: ProbeSpec, loc: Point, params: dict[str,
         for meta in ("$$name", "$$parms", "$$vars"):
             ctx.variables[meta] = ContextVar(meta, ir.STRING)
         results.append(make_derived(s, probe, loc, ctx))
+
+
+@lru_cache(maxsize=256)
+def _similar(release: str, config_file: str, system_pat: str, name_pat: str) -> str:
+    """The "similar tracepoints" of a pattern that matched none: cached, since the optional tracepoints of the
+    syscall aliases miss on every analysis and each list costs ~0.6 s of edit distances."""
+    if not name_pat:
+        return ""
+    cat = _catalog(release, config_file)
+    names = {n for sys, ev in cat.items() if not system_pat or fnmatch.fnmatchcase(sys, system_pat) for n in ev}
+    return levenshtein_suggest(name_pat.split("*")[0] or name_pat, names, 5)
 
 
 def _query_debuginfo(s: Session, obj: str) -> Debuginfo | None:
