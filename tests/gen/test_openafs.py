@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tapkit.cache import cache_dir
 from tapkit.semantic import CheckOptions, check_script
 from tapkit.syntax import ast, parse
 from tapkit.syntax.probes import probe_point_text
@@ -53,10 +54,17 @@ def use_everything(directory: Path, probe: str = "never") -> tuple[str, int, int
 def test_generated_files_are_up_to_date(openafs_ko: Path, tmp_path: Path) -> None:
     """What `make tapsets` would write now is what is committed (same input, same bytes)."""
     shutil.copytree(TAPSETS, tmp_path / "tapsets" / "openafs")
+    # The headers record the Makefile's default OPENAFS_DIR ($HOME/.cache/tapkit/fixtures/openafs); the
+    # fixture may live in another cache dir (TAPKIT_CACHE_DIR), so run under a HOME where it is found there.
+    home = tmp_path / "home"
+    (home / ".cache/tapkit/fixtures/openafs").mkdir(parents=True)
+    ko = home / ".cache/tapkit/fixtures/openafs/openafs.ko"
+    ko.symlink_to(openafs_ko)
+    env = {**os.environ, "HOME": str(home), "TAPKIT_CACHE_DIR": str(cache_dir())}
     base = [sys.executable, "-m", "tapkit.cli", "gen", "--module", "openafs",
-            "--debuginfo", f"openafs={openafs_ko}", "-I", "tapsets/openafs"]
+            "--debuginfo", f"openafs={ko}", "-I", "tapsets/openafs"]
     for run in MAKEFILE_RUNS:
-        proc = subprocess.run(base + run, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(base + run, cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
         assert proc.returncode == 0, proc.stderr
     for path in sorted(TAPSETS.glob("*.stp")):
         assert (tmp_path / "tapsets" / "openafs" / path.name).read_text() == path.read_text(), path.name
