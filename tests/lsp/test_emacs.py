@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.lsp.conftest import RELEASE, make_workspace
-from tests.lsp.test_neovim import MEMBERS, SCRIPT
+from tests.lsp.test_neovim import SCRIPT, members_env
 from tests.tooling import missing, require_tool
 
 CLIENT = Path(__file__).parent / "editors" / "eglot_client.el"
@@ -50,16 +50,7 @@ def test_emacs_eglot_completes_members_after_arrow(tmp_path: Path, openafs_ko: P
     emacs = require_tool("emacs")
     if not any(Path("/usr/share/emacs/site-lisp/elpa").glob("eglot-*")):
         missing("eglot (apt-get install elpa-eglot)")
-    root = make_workspace(tmp_path)
-    script = root / "members.stp"
-    script.write_text(MEMBERS)
-    out = tmp_path / "out.json"
-    lines = MEMBERS.splitlines()
-    env = {**os.environ, "TAPKIT_CMD": "\t".join([sys.executable, "-m", "tapkit.cli", "lsp"]),
-           "TAPKIT_ROOT": str(root), "TAPKIT_SCRIPT": str(script), "TAPKIT_OUT": str(out),
-           "TAPKIT_SETTINGS": json.dumps({"release": RELEASE, "tapsetDirs": ["tapsets"],
-                                          "debuginfo": [str(openafs_ko)]}),
-           "TAPKIT_COMPLETE": json.dumps([[1, len(lines[1])], [4, len(lines[4])]])}
+    env, out = members_env(tmp_path, openafs_ko)
     proc = subprocess.run([emacs, "--batch", "--no-init-file", "-l", str(CLIENT)], env=env, capture_output=True,
                           text=True, timeout=180)
     assert out.exists(), f"emacs wrote nothing: {proc.stdout[-2000:]} {proc.stderr[-3000:]}"

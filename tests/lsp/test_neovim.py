@@ -63,9 +63,8 @@ probe begin {
 """
 
 
-@pytest.mark.slow
-def test_neovim_completes_members_after_arrow(tmp_path: Path, openafs_ko: Path) -> None:
-    nvim = require_tool("nvim")
+def members_env(tmp_path: Path, openafs_ko: Path) -> tuple[dict[str, str], Path]:
+    """The editor client's environment for MEMBERS (completion after `->` on both lines), and its output file."""
     root = make_workspace(tmp_path)
     script = root / "members.stp"
     script.write_text(MEMBERS)
@@ -76,6 +75,13 @@ def test_neovim_completes_members_after_arrow(tmp_path: Path, openafs_ko: Path) 
            "TAPKIT_SETTINGS": json.dumps({"release": RELEASE, "tapsetDirs": ["tapsets"],
                                           "debuginfo": [str(openafs_ko)]}),
            "TAPKIT_COMPLETE": json.dumps([[1, len(lines[1])], [4, len(lines[4])]])}
+    return env, out
+
+
+@pytest.mark.slow
+def test_neovim_completes_members_after_arrow(tmp_path: Path, openafs_ko: Path) -> None:
+    nvim = require_tool("nvim")
+    env, out = members_env(tmp_path, openafs_ko)
     proc = subprocess.run([nvim, "--headless", "--clean", "-u", "NONE", "-c", f"luafile {CLIENT}"],
                           env=env, capture_output=True, text=True, timeout=180)
     assert out.exists(), f"nvim wrote nothing: {proc.stdout[-2000:]} {proc.stderr[-2000:]}"
