@@ -139,8 +139,14 @@ class ExprCompiler:
         return f"{name}.get({self.key(e.indexes)})"
 
     def _e_Binary(self, e: ir.Binary) -> str:
-        op = e.op
-        left, right = self.expr(e.left), self.expr(e.right)
+        code = self.arithmetic(e.op, self.expr(e.left), self.expr(e.right), e)
+        if code is None:
+            raise CompileError(f"operator {e.op} not supported", e.span)
+        return code
+
+    def arithmetic(self, op: str, left: str, right: str, where: ir.Node) -> str | None:
+        """A binary operator on two longs with stap's semantics (None for one that is not arithmetic);
+        where names the node a division by zero is reported at."""
         if op in _ARITH:
             return f"_wrap({left} {op} {right})"
         if op in _BITS:
@@ -152,10 +158,10 @@ class ExprCompiler:
         if op == ">>>":
             return f"_ushr({left}, {right})"
         if op == "/":
-            return f"_div({left}, {right}, {self.unit.near(e)})"
+            return f"_div({left}, {right}, {self.unit.near(where)})"
         if op == "%":
-            return f"_mod({left}, {right}, {self.unit.near(e)})"
-        raise CompileError(f"operator {op} not supported", e.span)
+            return f"_mod({left}, {right}, {self.unit.near(where)})"
+        return None
 
     def _e_Logical(self, e: ir.Logical) -> str:
         return f"(1 if {self.cond(e)} else 0)"
@@ -261,20 +267,10 @@ class ExprCompiler:
         return f"({name} := {value})" if want_value else f"{name} = {value}"
 
     def compound(self, old: str, op: str, right: ir.Expr) -> str:
-        r = self.expr(right)
-        base = op[:-1]
-        if base in _ARITH:
-            return f"_wrap({old} {base} {r})"
-        if base in _BITS:
-            return f"({old} {base} {r})"
-        if base == "<<":
-            return f"_shl({old}, {r})"
-        if base == ">>":
-            return f"({old} >> ({r} & 63))"
-        if base in ("/", "%"):
-            fn = "_div" if base == "/" else "_mod"
-            return f"{fn}({old}, {r}, {self.unit.near(right)})"
-        raise CompileError(f"assignment operator {op} not supported", right.span)
+        code = self.arithmetic(op[:-1], old, self.expr(right), right)
+        if code is None:
+            raise CompileError(f"assignment operator {op} not supported", right.span)
+        return code
 
     def assign_element(self, e: ir.Assign, left: ir.ArrayIndex, want_value: bool) -> str:
         name, _v = self.array_of(left.base)
