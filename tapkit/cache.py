@@ -27,3 +27,19 @@ def content_hash(data: bytes | str) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogateescape")
     return blake2b(data, digest_size=16).hexdigest()
+
+
+def store(path: Path, data: bytes | str) -> bool:
+    """Write a cache file atomically: a concurrent reader sees the old file or the new one, never half of
+    one. False (and nothing left behind) when it cannot be written: a cache that fails to save is only slower."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        if isinstance(data, str):
+            tmp.write_text(data)
+        else:
+            tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
+    return True

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tapkit.cache import cache_dir, content_hash
+from tapkit.cache import cache_dir, content_hash, store
 
 CALLSITES_VERSION = "2"
 
@@ -50,12 +50,7 @@ def _cached(path: str, size: int, mtime: int) -> dict[str, FunctionSites]:
         raw = json.loads(cache.read_text())
     except (OSError, ValueError):
         raw = _scan(path)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(raw))
-            tmp.replace(cache)
-        except OSError:
-            tmp.unlink(missing_ok=True)
+        store(cache, json.dumps(raw))
     return {name: FunctionSites(tuple(Label(*lab) for lab in v["labels"]), tuple(v["callees"]))
             for name, v in raw.items()}
 

@@ -8,13 +8,12 @@ parse formats it parsed before nor reads the answers for formats it does not mee
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import zlib
+from pathlib import Path
 from typing import NamedTuple
 
-from tapkit.cache import cache_dir
+from tapkit.cache import cache_dir, store
 
 FORMATS_VERSION = "1"
 
@@ -80,13 +79,5 @@ def conversions(fmt: str) -> tuple[Conversion, ...]:
 def save() -> None:
     """Write formats learnt in this process (called after an analysis)."""
     for shard in sorted(_dirty):
-        path = _path(shard)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(_shards[shard], fh)
-            os.replace(tmp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        store(Path(_path(shard)), json.dumps(_shards[shard]))
     _dirty.clear()

@@ -10,6 +10,7 @@ script calls one of its functions, uses one of its globals or expands one of its
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from tapkit.cache import cache_dir, content_hash
+from tapkit.cache import cache_dir, content_hash, store
 from tapkit.diagnostics import Diagnostic
 from tapkit.semantic.cachebound import prune, touch
 from tapkit.syntax import ast as A
@@ -299,12 +300,8 @@ class TapsetLibrary:
             lib._trees[i] = result.file
         if use_cache:
             for target_path, data in ((directory / f"details-{key}.pickle", details), (path, (parsed.macros, index))):
-                tmp = target_path.with_name(f"{target_path.name}.{os.getpid()}.tmp")
-                try:
-                    tmp.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
-                    tmp.replace(target_path)
-                except (OSError, pickle.PicklingError, RecursionError):
-                    tmp.unlink(missing_ok=True)
+                with contextlib.suppress(pickle.PicklingError, RecursionError):  # not picklable: not cached
+                    store(target_path, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
             prune(directory, keep=(path, directory / f"details-{key}.pickle"))
         return lib
 
@@ -433,12 +430,7 @@ def cached_library_files(target: Target, include_dirs: Sequence[str | Path],
     except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
         pass
     files = _names(library_files(target, include_dirs, root))
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(pickle.dumps(files, protocol=pickle.HIGHEST_PROTOCOL))
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    store(path, pickle.dumps(files, protocol=pickle.HIGHEST_PROTOCOL))
     prune(path.parent, keep=(path,))
     return files
 

@@ -15,7 +15,7 @@ import struct
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from tapkit.cache import cache_dir, content_hash
+from tapkit.cache import cache_dir, content_hash, store
 
 if TYPE_CHECKING:
     from tapkit.debuginfo.dwarf import DwarfSections
@@ -74,12 +74,7 @@ def _line_records(path: str, size: int, mtime: int) -> dict[str, tuple[int, ...]
         pass
     out = _decode(path)
     result = {k: tuple(sorted(v)) for k, v in out.items()}
-    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(result))
-        tmp.replace(cache)
-    except OSError:
-        pass
+    store(cache, json.dumps(result))
     return result
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from tapkit.cache import cache_dir, content_hash
+from tapkit.cache import cache_dir, content_hash, store
 from tapkit.debuginfo import Debuginfo, DebuginfoError, open_debuginfo
 from tapkit.semantic import ir
 from tapkit.semantic.builtins import make_derived, string
@@ -121,12 +121,7 @@ def _scan_stap_cache(release: str) -> dict[str, str] | None:
         for m in re.finditer(r"^Header Path: (.*)$", text, re.M):
             found.setdefault(os.path.realpath(m.group(1).strip()), obj)
     result = found if seen else None
-    tmp = saved.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(result))
-        tmp.replace(saved)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    store(saved, json.dumps(result))
     return result
 
 
@@ -161,13 +156,7 @@ def _catalog(release: str, config_file: str) -> dict[str, dict[str, Tracepoint]]
             continue
         for tp in parse_header(f, config):
             out.setdefault(tp.system, {})[tp.name] = tp
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps({sys: {n: [tp.header, list(tp.args)] for n, tp in ev.items()}
-                                   for sys, ev in out.items()}))
-        tmp.replace(path)
-    except OSError:
-        pass
+    store(path, json.dumps({sys: {n: [tp.header, list(tp.args)] for n, tp in ev.items()} for sys, ev in out.items()}))
     return out
 
 

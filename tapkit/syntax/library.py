@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from tapkit.cache import cache_dir, content_hash
+from tapkit.cache import cache_dir, content_hash, store
 from tapkit.diagnostics import Diagnostic
 from tapkit.syntax.parser import LibraryMacros, ParseResult, parse, parse_library_macros
 from tapkit.syntax.preprocessor import MacroDecl
@@ -134,13 +134,12 @@ def collect_library_macros(macro_files: Sequence[Path | str], target: Target, us
 
 
 def _store(path: Path, value: object) -> None:
-    """Write a pickle atomically (a concurrent reader sees the old file or the new one, never half)."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    """Cache a pickle (tapkit.cache.store: atomically)."""
     try:
-        tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-        tmp.replace(path)
-    except (OSError, RecursionError):  # a pathologically deep value is simply not cached
-        tmp.unlink(missing_ok=True)
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except RecursionError:  # a pathologically deep value is simply not cached
+        return
+    store(path, data)
 
 
 # ---------------------------------------------------------------- cached parsing
