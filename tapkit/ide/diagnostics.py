@@ -13,11 +13,17 @@ call site here and keeps the body's place as related information.
 
 from __future__ import annotations
 
+import logging
+
 from tapkit.diagnostics import Diagnostic, Related, Span
-from tapkit.ide.program import verdict
+from tapkit.ide.program import _failed, options_for, semantic_library, skipped_tapsets, verdict
 from tapkit.ide.workspace import DocumentKind, Snapshot
+from tapkit.semantic import ScriptFile
+from tapkit.semantic.incremental import PartCache, analyze_in_parts
 from tapkit.syntax.parser import parse_library_macros
 from tapkit.values import replace
+
+log = logging.getLogger("tapkit.ide")
 
 
 def document_diagnostics(snap: Snapshot, uri: str) -> list[Diagnostic]:
@@ -27,9 +33,33 @@ def document_diagnostics(snap: Snapshot, uri: str) -> list[Diagnostic]:
         known = snap.macros_for(doc).macros
         _, found = parse_library_macros(doc.text, doc.filename, snap.target, known)
         diags = list(found)
+    elif doc.kind is DocumentKind.SCRIPT:
+        diags = script_verdict(snap, uri)
     else:
         diags = verdict(snap, uri)
     return [placed_in(d, doc.filename) for d in diags]
+
+
+_parts = PartCache()  # every script's parts, across edits and documents
+
+
+def script_verdict(snap: Snapshot, uri: str) -> list[Diagnostic]:
+    """verdict() of a script, part by part (tapkit.semantic.incremental): an edit re-analyzes the part it
+    touched, parts that only moved keep their results."""
+    doc = snap.document(uri)
+    parsed = snap.parse(uri)
+    lib = semantic_library(snap)
+    if lib is None:
+        return list(parsed.diagnostics)
+    options = options_for(snap, doc)
+    context = (lib.fingerprint, snap.macros.fingerprint, options.target, options.include_dirs,
+               tuple(sorted(options.debuginfo.items())), options.user_probes)
+    try:
+        diags = analyze_in_parts(ScriptFile(doc.filename, doc.text, parsed), lib, options, _parts, context)
+    except Exception:  # a bug of the semantic pass: say so, and keep pass 1's diagnostics
+        log.exception("the semantic pass failed on %s", doc.filename)
+        return [*parsed.diagnostics, _failed(doc)]
+    return skipped_tapsets(snap, doc.filename) + diags
 
 
 def placed_in(diag: Diagnostic, filename: str) -> Diagnostic:

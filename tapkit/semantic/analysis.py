@@ -61,6 +61,10 @@ class Analysis:
     functions: dict[str, ir.FunctionDef] = field(default_factory=dict)
     globals: list[ir.VarDef] = field(default_factory=list)
     model: EditorModel | None = None  # with editor=True: symbols and types of all the code
+    stages: tuple[str, ...] = ()  # per diagnostic: the stage (STAGES) that raised it
+    entities: frozenset[tuple[str, str, str]] = frozenset()  # what it shares beyond its text (signatures())
+    global_names: frozenset[str] = frozenset()  # what "never-assigned" lists drew on (Optimizer.global_names)
+    never_assigned: tuple[tuple[str, str, Span, frozenset[str]], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -140,27 +144,94 @@ def analyze(files: Sequence[ScriptFile], library: TapsetLibrary, options: Analys
         model = build_model(s)
         return Analysis(files, options, parse_diags + s.errors.diagnostics(), s, stage, list(s.probes),
                         dict(s.functions), list(s.globals), model)
+    s.errors.stage = "symbols"
+    reached: dict[tuple[str, str], object] | None = None
+    first: list[frozenset[tuple[str, str, str]]] = []
+    optimizer: Optimizer | None = None
     try:
         if symbols_pass(s) == 0:
+            reached = shared_entities(s)
             specialized_functions(s)
-            stage = "conditions"
+            stage = s.errors.stage = "conditions"
             if conditions_pass(s) == 0:
-                stage = "optimize"
-                if Optimizer(s).run() == 0:
-                    stage = "types"
+                stage = s.errors.stage = "optimize"
+                optimizer = Optimizer(s, lambda: first.append(signatures(s, reached or {}, "typed")))
+                if optimizer.run() == 0:
+                    stage = s.errors.stage = "types"
                     if final_type_check(s) == 0:
-                        stage = "checks"
+                        stage = s.errors.stage = "checks"
                         check_foreach_mutation(s)
                         if s.errors.count == 0:
+                            s.errors.stage = "statistics"
                             check_statistics(s)
                         stage = "done"
     except SemanticError as e:
         s.errors.error(e)
+    entities = signatures(s, shared_entities(s) if reached is None else reached, "end").union(*first)
     if s.errors.count == 0 and not s.probes:
+        s.errors.stage = "no-probes"
         s.errors.error(SemanticError("sem.no-probes", "no probes found"))
-    diags = warnings + s.errors.diagnostics()
+    staged = s.errors.staged()
+    diags = warnings + [d for d, _ in staged]
     save_formats()
-    return Analysis(files, options, diags, s, stage, list(s.probes), dict(s.functions), list(s.globals))
+    return Analysis(files, options, diags, s, stage, list(s.probes), dict(s.functions), list(s.globals),
+                    stages=tuple(["parse"] * len(warnings) + [st for _, st in staged]), entities=entities,
+                    global_names=optimizer.global_names if optimizer else frozenset(),
+                    never_assigned=tuple(optimizer.never_assigned) if optimizer else ())
+
+
+STAGES = ("parse", "symbols", "conditions", "optimize", "types", "checks", "statistics", "no-probes")
+
+
+JOIN = "join"  # an entity state that joins every part reaching the entity
+ELIDED = "elided"  # the state of an entity the optimizer removed
+
+
+def shared_entities(s: Session) -> dict[tuple[str, str], object]:
+    """What resolution reached that another part of the same script could reach too, changing this part's
+    verdict (tapkit.semantic.incremental analyzes a script's independent parts on their own): every tapset
+    global, and the tapset functions whose types are inferred from their callers or which stap specializes
+    per calling probe -- each with what signature() says of it at the end; and, joining every part that
+    reaches them (JOIN), a script's global or function named like a tapset's (it would capture the tapset's
+    uses) and procfs probes (one read probe per file)."""
+    user_functions = {f.name for sf in s.user_files for f in sf.functions}
+    user_files = {sf.path for sf in s.user_files}
+    found: dict[tuple[str, str], object] = {}
+    for g in s.globals:
+        if g.file not in user_files:
+            found[("global", g.name)] = g
+        elif s.library.index.by_global.get(g.name):
+            found[("global", g.name)] = JOIN
+    for fd in s.functions.values():
+        if fd.name in user_functions:
+            if s.library.index.by_function.get(fd.name):
+                found[("function", fd.name)] = JOIN
+        elif not fd.explicit_type or not all(p.explicit_type for p in fd.params) or \
+                (fd.body is not None and any(_needs_context(n) for n in ir.walk(fd.body))):
+            found[("function", fd.name)] = fd
+    if any(dp.context.family == "procfs" for dp in s.probes):
+        found[("probe", "procfs")] = JOIN
+    return found
+
+
+def signatures(s: Session, reached: dict[tuple[str, str], object], when: str) -> frozenset[tuple[str, str, str]]:
+    """Each reached entity ("kind/when", name, state) with its state now (elided, or its types), taken after the
+    optimizer's first type check and at the end: two parts whose states agree on every entity they share get
+    the same verdict apart as together (incremental.py: a function one part elided constrains nothing)."""
+    kept = set(map(id, s.globals)) | set(map(id, s.functions.values()))
+    out = set()
+    for (kind, name), what in reached.items():
+        if what == JOIN:
+            sig = JOIN
+        elif id(what) not in kept:
+            sig = ELIDED
+        elif isinstance(what, ir.FunctionDef):
+            sig = repr((what.type, [(p.type, p.explicit_type) for p in what.params]))
+        else:
+            assert isinstance(what, ir.VarDef)
+            sig = repr((what.type, what.arity, list(what.index_types)))
+        out.add((f"{kind}/{when}", name, sig))
+    return frozenset(out)
 
 
 def symbols_pass(s: Session, editor: bool = False) -> int:

@@ -60,6 +60,9 @@ class ErrorSink:
         self._seen_warnings: set[tuple[str, Span | None]] = set()
         self.suppress_warnings = False
         self._warnings_before: list[int] = []  # per warning: how many errors came before it
+        self.stage = ""  # the pass-2 stage running now (analysis.STAGES): each diagnostic remembers its own
+        self._error_stages: list[str] = []
+        self._warning_stages: list[str] = []
 
     def error(self, err: SemanticError) -> None:
         """stap prints the first error thrown from each place in its code (and counts the rest as
@@ -69,7 +72,9 @@ class ErrorSink:
             self.suppressed += 1
             return
         self._seen.add(key)
+        del self._error_stages[len(self.errors):]  # the editor's quiet inference truncates self.errors
         self.errors.append(err)
+        self._error_stages.append(self.stage)
 
     def warn(self, code: str, message: str, where: Where | None) -> None:
         if self.suppress_warnings:
@@ -80,6 +85,7 @@ class ErrorSink:
         self._seen_warnings.add(key)
         self.warnings.append(Warning_(code, message, where))
         self._warnings_before.append(len(self.errors))
+        self._warning_stages.append(self.stage)
 
     @property
     def count(self) -> int:
@@ -87,15 +93,20 @@ class ErrorSink:
 
     def diagnostics(self) -> list[Diagnostic]:
         """Errors and warnings in the order stap prints them (as they happen)."""
-        errors = [self._diagnostic(e) for e in self.errors]
-        out: list[Diagnostic] = []
+        return [d for d, _ in self.staged()]
+
+    def staged(self) -> list[tuple[Diagnostic, str]]:
+        """diagnostics(), each with the stage it was raised in."""
+        errors = [(self._diagnostic(e), stage) for e, stage in zip(self.errors, self._error_stages, strict=False)]
+        out: list[tuple[Diagnostic, str]] = []
         done = 0
-        for w, before in zip(self.warnings, self._warnings_before, strict=True):
+        for w, before, stage in zip(self.warnings, self._warnings_before, self._warning_stages, strict=True):
             before = min(before, len(errors))
             out += errors[done:before]
             done = max(done, before)
-            out.append(Diagnostic(Severity.WARNING, w.code, w.message.rstrip(), w.where.span if w.where
-                                  else self.default_span, kind="semantic", saw=w.where.saw if w.where else None))
+            out.append((Diagnostic(Severity.WARNING, w.code, w.message.rstrip(), w.where.span if w.where
+                                   else self.default_span, kind="semantic", saw=w.where.saw if w.where else None),
+                        stage))
         return out + errors[done:]
 
     def _diagnostic(self, err: SemanticError) -> Diagnostic:

@@ -10,6 +10,7 @@ early type check), unreachable statements and overloads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tapkit.diagnostics import Span
@@ -24,9 +25,24 @@ if TYPE_CHECKING:
     from tapkit.semantic.session import DerivedProbe, Session
 
 
+def _name_span(v: ir.VarDef) -> Span:
+    span: Span = getattr(v.src, "name_span", None) or v.src.span
+    return span
+
+
+def never_assigned_message(kind: str, name: str, names: set[str] | frozenset[str]) -> str:
+    sugs = levenshtein_suggest(name, names, 5)
+    return f"never-assigned {kind} variable '{name}'" + (f" (similar: {sugs})" if sugs else "")
+
+
 class Optimizer:
-    def __init__(self, s: Session) -> None:
+    def __init__(self, s: Session, on_first_types: Callable[[], None] | None = None) -> None:
         self.s = s
+        self.on_first_types = on_first_types  # called once the first type check has run
+        # what "never-assigned" lists were drawn from (tapkit.semantic.incremental redraws them for a whole
+        # script): the program's global names, and per warning (kind, name, span) its own other candidates
+        self.global_names: frozenset[str] = frozenset()
+        self.never_assigned: list[tuple[str, str, Span, frozenset[str]]] = []
         self.relaxed = True
         self.empty_probes: set[DerivedProbe] = set()
 
@@ -37,8 +53,7 @@ class Optimizer:
         return any(sf.path == path for sf in self.s.user_files)
 
     def warn(self, code: str, message: str, v: ir.VarDef) -> None:
-        span = getattr(v.src, "name_span", None) or v.src.span
-        self.s.errors.warn(code, message, Where(span, f"identifier '{v.name}'"))
+        self.s.errors.warn(code, message, Where(_name_span(v), f"identifier '{v.name}'"))
 
     # ------------------------------------------------------------ the driver
     def run(self) -> int:
@@ -55,6 +70,8 @@ class Optimizer:
             self.dead_statements()
             self.void_statements()
             rc += const_fold(s, self)
+            if iterations == 0 and self.on_first_types is not None:
+                self.on_first_types()
             if rc:
                 break
             dead_control(s, self)
@@ -100,6 +117,8 @@ class Optimizer:
             if dp.condition is not None:
                 vu.expr(dp.condition)
         global_names = {g.name for g in s.globals if not g.private}
+        if iterations == 0:
+            self.global_names = frozenset(global_names)
         for dp in s.probes:
             kept = []
             for v in dp.locals:
@@ -143,9 +162,8 @@ class Optimizer:
     def _never_assigned(self, kind: str, v: ir.VarDef, names: set[str]) -> None:
         if self.s.errors.suppress_warnings or not self.user_file(v.file):
             return
-        sugs = levenshtein_suggest(v.name, names, 5)
-        self.warn("sem.never-assigned", f"never-assigned {kind} variable '{v.name}'"
-                  + (f" (similar: {sugs})" if sugs else ""), v)
+        self.never_assigned.append((kind, v.name, _name_span(v), frozenset(names - self.global_names)))
+        self.warn("sem.never-assigned", never_assigned_message(kind, v.name, names), v)
 
     # ------------------------------------------------------------ opt3: dead assignments
     def dead_assignments(self) -> None:

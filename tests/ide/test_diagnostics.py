@@ -34,14 +34,17 @@ def test_macro_file_is_checked_as_stap_checks_library_macros(docs: Docs) -> None
 def test_a_failing_semantic_pass_leaves_parse_diagnostics_and_completion(
         docs: Docs, monkeypatch: pytest.MonkeyPatch) -> None:
     from tapkit.ide import complete, program
+    from tapkit.semantic import incremental
     from tests.ide.conftest import cursor
 
     def broken(*args: object, **kwargs: object) -> None:
         raise NameError("a bug in the semantic pass")
     monkeypatch.setattr(program, "analyze", broken)
-    snap, uri = docs.open("probe begin {\n  x = \n}\n")
-    codes = [d.code for d in document_diagnostics(snap, uri)]
-    assert codes == ["parse.expected-value", "internal.semantic-failed"]
+    monkeypatch.setattr(incremental, "analyze", broken)
+    snap, uri = docs.open("probe begin {\n  x = \n}\n")  # pass 2 does not run after a parse error
+    assert [d.code for d in document_diagnostics(snap, uri)] == ["parse.expected-value"]
+    snap, uri = docs.open("probe begin {\n  x = 1\n}\n")
+    assert [d.code for d in document_diagnostics(snap, uri)] == ["internal.semantic-failed"]
     text, pos = cursor("probe begin { x = demo_r| }")
     snap, uri = docs.open(text)
     assert "demo_read" in [c.label for c in complete(snap, uri, pos).items]  # names alone still complete

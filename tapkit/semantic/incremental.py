@@ -1,0 +1,338 @@
+"""stap -p2's verdict on a script, computed part by part so that an edit re-analyzes only the part it touched.
+
+A script's top-level items fall into parts that cannot see each other: a probe, the globals it names, the
+functions it calls and the aliases its points may expand, and everything those name in turn. Each part is
+analyzed as a program of its own (tapkit.semantic.analyze on the tree with only its items) and its result
+kept in a PartCache under the part's text, so a part moved by an edit elsewhere is reused with its spans
+shifted. What the text does not show (a tapset global two parts both reach, an untyped tapset function they
+both call: Analysis.entities) joins their parts, which are then analyzed together.
+
+Putting the parts together gives what analyzing the whole script gives (tests/semantic/test_incremental.py
+checks it against the whole on every item and on mutations):
+- no part has errors: each part's diagnostics, once each (a tapset file two parts pulled in warns once);
+- some have: stap stops after the first stage (analysis.STAGES) in which any part fails, at the first error
+  of some throw sites, in the order it meets them, so the failing parts, with every part that has a
+  diagnostic from that stage on, are analyzed together as one program; the other parts contribute their
+  diagnostics (all from earlier stages, which ran to completion in the whole program too). Two exceptions:
+  a failure in the optimizer's early type check makes stap report what is still unresolved anywhere, so the
+  whole script is analyzed; an "unresolved function" error lists the closest functions resolved so far, so
+  the parts defining functions close enough to its name join the failing ones;
+- "no probes found" only when no part keeps a probe.
+"""
+
+from __future__ import annotations
+
+import bisect
+import fnmatch
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from tapkit.diagnostics import Diagnostic, Fix, Related, Span
+from tapkit.semantic.analysis import ELIDED, JOIN, STAGES, ScriptFile, analyze, format_errors
+from tapkit.semantic.optimize import never_assigned_message
+from tapkit.semantic.suggest import UNLIMITED, distance
+from tapkit.syntax import ast as A
+from tapkit.syntax.parser import ParseResult
+from tapkit.syntax.walk import walk
+from tapkit.values import Value, replace
+
+if TYPE_CHECKING:
+    from tapkit.semantic.library import TapsetLibrary
+    from tapkit.semantic.options import AnalysisOptions
+
+NO_PROBES = "sem.no-probes"
+_RANK = {stage: i for i, stage in enumerate(STAGES)}
+
+
+class PartResult(Value):
+    """A part's verdict as analyzed at lines (each item's first and last line), to be moved when reused."""
+
+    diagnostics: tuple[Diagnostic, ...]
+    stages: tuple[str, ...]
+    entities: frozenset[tuple[str, str, str]]  # (kind, name, state): analysis.signatures
+    probes: int  # the derived probes the optimizer kept
+    lines: tuple[tuple[int, int], ...]
+    global_names: frozenset[str]  # Analysis.global_names and never_assigned: to redraw "similar" lists
+    never_assigned: tuple[tuple[str, str, Span, frozenset[str]], ...]
+
+    @property
+    def failed(self) -> int | None:
+        """The rank of the first stage with an error ("no probes found" aside), None without errors."""
+        ranks = [_RANK[st] for d, st in zip(self.diagnostics, self.stages, strict=True)
+                 if d.is_error and d.code != NO_PROBES]
+        return min(ranks) if ranks else None
+
+
+class PartCache:
+    """The last parts analyzed, by their text and everything else that decides their verdict."""
+
+    def __init__(self, size: int = 4000) -> None:
+        self.size = size
+        self._parts: OrderedDict[object, PartResult] = OrderedDict()
+        self._lock = threading.Lock()
+        self.runs = 0  # parts analyzed (not found here): what tests and the bench read
+
+    def get(self, key: object) -> PartResult | None:
+        with self._lock:
+            hit = self._parts.get(key)
+            if hit is not None:
+                self._parts.move_to_end(key)
+            return hit
+
+    def put(self, key: object, value: PartResult) -> None:
+        with self._lock:
+            self._parts[key] = value
+            self.runs += 1
+            while len(self._parts) > self.size:
+                self._parts.popitem(last=False)
+
+
+# ---------------------------------------------------------------- parts from the text
+
+def names_in(node: A.Node) -> set[str]:
+    """Every name the item uses or declares (variables, calls, probe-point components): more than it needs,
+    never less, so that parts are joined whenever they might share something."""
+    return {n.name for n in walk(node) if isinstance(getattr(n, "name", None), str)}  # type: ignore[attr-defined]
+
+
+def point_heads(points: Iterable[A.ProbePoint]) -> set[str]:
+    """The first component of each point (every alternative of a `{a, b}` group)."""
+    out: set[str] = set()
+    for p in points:
+        head = p.components[0] if p.components else None
+        if isinstance(head, A.Component):
+            out.add(head.name)
+        elif isinstance(head, A.ComponentGroup):
+            out |= point_heads(head.alternatives)
+    return out
+
+
+def parts_of(items: Sequence[A.Item]) -> list[list[int]]:
+    """The items (indexes, in order) of each part, parts in the order of their first item. Top-level embedded
+    C and unparsed items belong to every part (they are not items anything names), and so do aliases."""
+    parent = list(range(len(items)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(i: int, j: int) -> None:
+        a, b = find(i), find(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+
+    owner: dict[str, list[int]] = {}  # a global's or function's name -> the items declaring it
+    aliases: list[tuple[set[str], int]] = []
+    shared: list[int] = []
+    for i, item in enumerate(items):
+        if isinstance(item, A.GlobalDecl):
+            for v in item.vars:
+                owner.setdefault(v.name, []).append(i)
+        elif isinstance(item, A.FunctionDecl):
+            owner.setdefault(item.name, []).append(i)
+        elif isinstance(item, A.AliasDecl):
+            aliases.append((point_heads(item.names), i))
+        elif not isinstance(item, A.ProbeDecl):
+            shared.append(i)
+    for i, item in enumerate(items):
+        if isinstance(item, A.EmbeddedCode | A.ErrorItem):
+            continue
+        for name in names_in(item):
+            for j in owner.get(name, ()):
+                join(i, j)
+        if isinstance(item, A.ProbeDecl | A.AliasDecl):
+            heads = point_heads(item.points)
+            for names, j in aliases:
+                if any(fnmatch.fnmatchcase(a, h) or fnmatch.fnmatchcase(h, a) for a in names for h in heads):
+                    join(i, j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(items)):
+        if i not in shared:
+            groups.setdefault(find(i), []).append(i)
+    shared += [i for _, i in aliases]  # every alias in every part: "similar" lists of probe points name them
+    return [sorted(set(g + shared)) for g in sorted(groups.values())] or ([shared] if shared else [])
+
+
+# ---------------------------------------------------------------- analyzing parts
+
+class Lines:
+    """Offsets of the text's lines, for item spans -> text slices."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0]
+        pos = text.find("\n")
+        while pos >= 0:
+            self.starts.append(pos + 1)
+            pos = text.find("\n", pos + 1)
+
+    def offset(self, line: int, column: int) -> int:
+        return self.starts[min(line, len(self.starts)) - 1] + column - 1
+
+    def item_text(self, span: Span) -> str:
+        """The item from the start of its first line: its text and its column both decide its verdict."""
+        return self.text[self.offset(span.line, 1):self.offset(span.end_line, span.end_column)]
+
+
+def analyze_in_parts(file: ScriptFile, library: TapsetLibrary, options: AnalysisOptions, cache: PartCache,
+                     context: object) -> list[Diagnostic]:
+    """The diagnostics analyze([file], library, options) gives, by parts (see the module docstring). context:
+    what else decides a part's verdict besides its text (the library, target and options: the caller knows)."""
+    tree = file.parsed.file
+    parse_diags = [*library.diagnostics, *file.parsed.diagnostics]
+    if file.parsed.ok:
+        parse_diags += format_errors(tree)
+    if any(d.is_error for d in parse_diags):
+        return parse_diags
+    lines = Lines(file.text)
+    macros = tuple(lines.item_text(m.span) for m in tree.macros if m.span.file == file.path)
+    runner = _Runner(file, library, options, cache, (file.path, context, macros), lines)
+    groups = [list(p) for p in parts_of(tree.items)]
+    results = [runner.run(g) for g in groups]
+    while True:  # parts that reach one entity the text does not show are analyzed together
+        joined = _join_by_entities(groups, results)
+        if len(joined) == len(groups):
+            break
+        groups = joined
+        results = [runner.run(g) for g in groups]
+    failed = [r.failed for r in results if r.failed is not None]
+    if not failed:
+        out = [d for r in results for d in r.diagnostics if d.code != NO_PROBES]
+        if not any(r.probes for r in results):  # then every part says so (an empty script too)
+            out += [d for d in (results[0] if results else runner.run([])).diagnostics if d.code == NO_PROBES]
+        return _once(parse_diags + _redrawn(out, results))
+    first = min(failed)
+    together: set[int] = set()
+    rest: list[PartResult] = []
+    for g, r in zip(groups, results, strict=True):
+        if r.failed is not None or any(_RANK[st] >= first for st, d in zip(r.stages, r.diagnostics, strict=True)
+                                       if d.code != NO_PROBES) or first == _RANK["optimize"]:
+            together.update(g)
+    close = _close_functions([d for r in results if r.failed is not None for d in r.diagnostics], tree.items)
+    for g, r in zip(groups, results, strict=True):
+        if close & set(g):
+            together.update(g)
+        elif not together >= set(g):
+            rest.append(r)
+    whole = runner.run(sorted(together))
+    out = [d for r in rest for d in r.diagnostics if d.code != NO_PROBES]
+    return _once(parse_diags + _redrawn(out + [d for d in whole.diagnostics if d.code != NO_PROBES], [*results, whole]))
+
+
+_UNRESOLVED = re.compile(r"unresolved function (\S+)(?: \(similar: ([^)]*)\))?")
+
+
+def _close_functions(diags: list[Diagnostic], items: Sequence[A.Item]) -> set[int]:
+    """The script functions that could be in an "unresolved function" error's list of similar names (stap
+    lists the closest five of the functions resolved so far, which depends on what came before)."""
+    out: set[int] = set()
+    for d in diags:
+        m = _UNRESOLVED.match(d.message) if d.code == "sem.unresolved-function" else None
+        if m is None:
+            continue
+        listed = m.group(2).split(", ") if m.group(2) else []
+        worst = max(distance(m.group(1), n) for n in listed) if len(listed) >= 5 else UNLIMITED
+        out |= {i for i, item in enumerate(items)
+                if isinstance(item, A.FunctionDecl) and distance(m.group(1), item.name) <= worst}
+    return out
+
+
+def _redrawn(diags: list[Diagnostic], results: Sequence[PartResult]) -> list[Diagnostic]:
+    """diags with each "never-assigned" warning's list of similar names drawn from the whole script's globals
+    (a part saw its own)."""
+    everything = frozenset().union(*(r.global_names for r in results))
+    drawn = {(name, span): (kind, own) for r in results for kind, name, span, own in r.never_assigned}
+    out = []
+    for d in diags:
+        if d.code == "sem.never-assigned" and d.saw is not None:
+            name = d.saw[len("identifier '"):-1]
+            kind, own = drawn[(name, d.span)]
+            names = (own | everything) - ({name} if kind == "local" else set())
+            d = replace(d, message=never_assigned_message(kind, name, names))
+        out.append(d)
+    return out
+
+
+def _join_by_entities(groups: list[list[int]], results: list[PartResult]) -> list[list[int]]:
+    """Groups reaching an entity in different states (or one that always joins) become one."""
+    states: dict[tuple[str, str], set[str]] = {}
+    reach: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(results):
+        for kind, name, sig in r.entities:
+            states.setdefault((kind, name), set()).add(sig)
+            reach.setdefault((kind, name), []).append(i)
+    into = list(range(len(groups)))
+
+    def find(i: int) -> int:
+        while into[i] != i:
+            i = into[i]
+        return i
+
+    for key, sigs in states.items():
+        if key[0].startswith("function/"):
+            sigs = sigs - {ELIDED}  # the parts that elided it do not call it any more
+        if len(reach[key]) > 1 and (len(sigs) > 1 or JOIN in sigs):
+            for i in reach[key][1:]:
+                a, b = find(i), find(reach[key][0])
+                if a != b:
+                    into[max(a, b)] = min(a, b)
+    merged: dict[int, list[int]] = {}
+    for i, g in enumerate(groups):
+        merged.setdefault(find(i), []).extend(g)
+    return [sorted(set(g)) for g in merged.values()]
+
+
+def _once(diags: list[Diagnostic]) -> list[Diagnostic]:
+    return list(dict.fromkeys(diags))
+
+
+class _Runner:
+    def __init__(self, file: ScriptFile, library: TapsetLibrary, options: AnalysisOptions, cache: PartCache,
+                 context: object, lines: Lines) -> None:
+        self.file, self.library, self.options, self.cache, self.context, self.lines = \
+            file, library, options, cache, context, lines
+        self.items = file.parsed.file.items
+
+    def run(self, indexes: list[int]) -> PartResult:
+        items = [self.items[i] for i in indexes]
+        key = (self.context, tuple(self.lines.item_text(it.span) for it in items))
+        where = tuple((it.span.line, it.span.end_line) for it in items)
+        hit = self.cache.get(key)
+        if hit is None:
+            tree = replace(self.file.parsed.file, items=tuple(items))
+            a = analyze([ScriptFile(self.file.path, self.file.text, ParseResult(tree, ()))], self.library,
+                        self.options)
+            hit = PartResult(tuple(a.diagnostics), a.stages, a.entities, len(a.probes), where, a.global_names,
+                             a.never_assigned)
+            self.cache.put(key, hit)
+        if hit.lines != where:
+            hit = _moved(hit, where, self.file.path)
+        return hit
+
+
+def _moved(r: PartResult, where: tuple[tuple[int, int], ...], path: str) -> PartResult:
+    """r with the spans inside each of its items moved from the item's old lines to where it is now."""
+    olds = sorted(zip(r.lines, where, strict=True))
+    firsts = [old[0] for old, _ in olds]
+
+    def span(sp: Span) -> Span:
+        if sp.file != path:
+            return sp
+        k = bisect.bisect_right(firsts, sp.line) - 1
+        if k < 0 or sp.line > olds[k][0][1]:
+            return sp
+        delta = olds[k][1][0] - olds[k][0][0]
+        return replace(sp, line=sp.line + delta, end_line=sp.end_line + delta)
+
+    def diag(d: Diagnostic) -> Diagnostic:
+        return replace(d, span=span(d.span), related=tuple(Related(r.message, span(r.span)) for r in d.related),
+                       fixes=tuple(Fix(f.title, span(f.span), f.new_text) for f in d.fixes))
+
+    return PartResult(tuple(diag(d) for d in r.diagnostics), r.stages, r.entities, r.probes, where, r.global_names,
+                      tuple((kind, name, span(sp), own) for kind, name, sp, own in r.never_assigned))
+
