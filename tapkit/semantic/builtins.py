@@ -192,13 +192,17 @@ def _timer(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLitera
 
 def _procfs(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
             results: list[DerivedProbe]) -> None:
+    from tapkit.semantic.session import ProcfsFile
+
     path = string(params, "procfs") or "command"
     if path.startswith("/") or path.endswith("/") or "//" in path or path in (".", ".."):
         raise SemanticError("sem.procfs", f"procfs path \"{path}\" contains invalid characters")
     write = "write" in params
     ctx = ProbeContext("procfs", family_label="procfs")
     ctx.variables["$value"] = ContextVar("$value", ir.STRING, writable=not write)
-    results.append(make_derived(s, probe, loc, ctx))
+    dp = make_derived(s, probe, loc, ctx)
+    dp.procfs = ProcfsFile(path, write)
+    results.append(dp)
 
 
 def _perf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],

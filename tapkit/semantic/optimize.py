@@ -84,6 +84,7 @@ class Optimizer:
         for dp in s.probes:
             if dp.synthetic or dp not in self.empty_probes:
                 kept.append(dp)
+                s.join_group(dp)  # stap joins the probes left after elision to their groups; a conflict ends pass 2
             else:
                 functor = dp.point.comps[0].functor if dp.spec.alias is None else dp.spec.points[0].comps[0].functor
                 first = dp.spec.chain()[-1].points[0].comps[0].functor if dp.spec.chain()[-1].points else functor

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from tapkit.diagnostics import Diagnostic, Severity, format_diagnostic
 
 # errors stap prints without a position
-UNLOCATED = frozenset({"sem.no-probes"})
+UNLOCATED = frozenset({"sem.no-probes", "sem.procfs-group"})
 
 
 def format_semantic(d: Diagnostic, source_lines: Sequence[str] | None) -> str:

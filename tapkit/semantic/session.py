@@ -42,6 +42,14 @@ class SourceFile:
         return not self.user
 
 
+@dataclass(frozen=True, slots=True)
+class ProcfsFile:
+    """The /proc/systemtap/MODULE file a procfs probe serves, and whether it handles writes or reads."""
+
+    path: str
+    write: bool
+
+
 @dataclass(eq=False)
 class DerivedProbe:
     """One concrete probe: a built-in probe point reached from a script probe through its aliases."""
@@ -53,6 +61,7 @@ class DerivedProbe:
     condition: ir.Expr | None = None
     locals: list[ir.VarDef] = field(default_factory=list)
     synthetic: bool = False
+    procfs: ProcfsFile | None = None  # set by the procfs builder
 
     @property
     def decl(self) -> A.ProbeDecl:
@@ -117,6 +126,7 @@ class Session:
         self.debuginfo_cache: dict[str, object] = {}
         self.btf_noted: set[str] = set()  # modules whose probe points were resolved from BTF (warned once)
         self._target_decls: dict[int, ir.VarDef] = {}
+        self.procfs_groups: dict[str, list[DerivedProbe]] = {}  # procfs path -> probes joined to it, in order
 
     # ------------------------------------------------------------ files
     def _macro_calls(self, path: str) -> tuple[A.MacroCall, ...]:
@@ -217,6 +227,25 @@ class Session:
     def use_alias_file(self, ref: AliasRef) -> None:
         if ref.library_file is not None:
             self.choose_library_file(ref.library_file)
+
+    # ------------------------------------------------------------ probe groups
+    def join_group(self, dp: DerivedProbe) -> None:
+        """stap's derived_probe::join_group, run at the end of optimization on each probe left after
+        elision: a procfs file takes one read probe (and, in the bpf runtime, not both kinds). The
+        error has no position and ends pass 2, as stap throws it outside any per-probe handler."""
+        f = dp.procfs
+        if f is None:
+            return
+        joined = self.procfs_groups.setdefault(f.path, [])
+        if joined:
+            kinds = {p.procfs.write for p in joined if p.procfs is not None}
+            if self.options.target.runtime == "bpf" and (not f.write) in kinds:
+                raise SemanticError("sem.procfs-group", "both read and write procfs probes cannot exist for the "
+                                    f"same procfs path \"{f.path}\" in the bpf runtime.")
+            if not f.write and False in kinds:
+                raise SemanticError("sem.procfs-group",
+                                    f"only one read procfs probe can exist for procfs path \"{f.path}\"")
+        joined.append(dp)
 
     # ------------------------------------------------------------ globals
     def find_global(self, name: str, arity: int, where: Where) -> ir.VarDef | None:
