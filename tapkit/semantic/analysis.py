@@ -90,8 +90,8 @@ class Analysis:
         return sorted(reachable_functions(roots), key=lambda fd: (fd.name, fd.overload, fd.file))
 
 
-def format_errors(tree: A.File) -> list[Diagnostic]:
-    """printf formats stap's parser rejects (pass 1): reported at the token after the format."""
+def format_errors(tree: A.Node) -> list[Diagnostic]:
+    """printf formats stap's parser rejects (pass 1) in a file or an item: reported at the token after the format."""
     out = []
     for node in walk(tree):
         if isinstance(node, A.PrintCall) and node.name in ("printf", "sprintf") and node.args:

@@ -72,6 +72,7 @@ class PartCache:
     def __init__(self, size: int = 4000) -> None:
         self.size = size
         self._parts: OrderedDict[object, PartResult] = OrderedDict()
+        self._items: OrderedDict[object, tuple[frozenset[str], bool]] = OrderedDict()
         self._lock = threading.Lock()
         self.runs = 0  # parts analyzed (not found here): what tests and the bench read
 
@@ -81,6 +82,18 @@ class PartCache:
             if hit is not None:
                 self._parts.move_to_end(key)
             return hit
+
+    def item(self, key: object, item: A.Item) -> tuple[frozenset[str], bool]:
+        """names_in(item), and whether a printf format in it is wrong (format_errors), by the item's text."""
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is None:
+            hit = (names_in(item), bool(format_errors(item)))
+            with self._lock:
+                self._items[key] = hit
+                while len(self._items) > 8 * self.size:
+                    self._items.popitem(last=False)
+        return hit
 
     def put(self, key: object, value: PartResult) -> None:
         with self._lock:
@@ -92,10 +105,10 @@ class PartCache:
 
 # ---------------------------------------------------------------- parts from the text
 
-def names_in(node: A.Node) -> set[str]:
+def names_in(node: A.Node) -> frozenset[str]:
     """Every name the item uses or declares (variables, calls, probe-point components): more than it needs,
     never less, so that parts are joined whenever they might share something."""
-    return {n.name for n in walk(node) if isinstance(getattr(n, "name", None), str)}  # type: ignore[attr-defined]
+    return frozenset(n.name for n in walk(node) if isinstance(getattr(n, "name", None), str))  # type: ignore[attr-defined]
 
 
 def point_heads(points: Iterable[A.ProbePoint]) -> set[str]:
@@ -110,9 +123,10 @@ def point_heads(points: Iterable[A.ProbePoint]) -> set[str]:
     return out
 
 
-def parts_of(items: Sequence[A.Item]) -> list[list[int]]:
+def parts_of(items: Sequence[A.Item], item_names: Sequence[frozenset[str]] | None = None) -> list[list[int]]:
     """The items (indexes, in order) of each part, parts in the order of their first item. Top-level embedded
-    C and unparsed items belong to every part (they are not items anything names), and so do aliases."""
+    C and unparsed items belong to every part (they are not items anything names), and so do aliases.
+    item_names: names_in() of each item, when known."""
     parent = list(range(len(items)))
 
     def find(i: int) -> int:
@@ -142,7 +156,7 @@ def parts_of(items: Sequence[A.Item]) -> list[list[int]]:
     for i, item in enumerate(items):
         if isinstance(item, A.EmbeddedCode | A.ErrorItem):
             continue
-        for name in names_in(item):
+        for name in item_names[i] if item_names is not None else names_in(item):
             for j in owner.get(name, ()):
                 join(i, j)
         if isinstance(item, A.ProbeDecl | A.AliasDecl):
@@ -185,14 +199,19 @@ def analyze_in_parts(file: ScriptFile, library: TapsetLibrary, options: Analysis
     what else decides a part's verdict besides its text (the library, target and options: the caller knows)."""
     tree = file.parsed.file
     parse_diags = [*library.diagnostics, *file.parsed.diagnostics]
-    if file.parsed.ok:
-        parse_diags += format_errors(tree)
     if any(d.is_error for d in parse_diags):
         return parse_diags
     lines = Lines(file.text)
     macros = tuple(lines.item_text(m.span) for m in tree.macros if m.span.file == file.path)
-    runner = _Runner(file, library, options, cache, (file.path, context, macros), lines)
-    groups = [list(p) for p in parts_of(tree.items)]
+    texts = [lines.item_text(item.span) for item in tree.items]
+    facts = [cache.item((macros, text), item) for text, item in zip(texts, tree.items, strict=True)]
+    for item, (_, bad_format) in zip(tree.items, facts, strict=True):
+        if bad_format:
+            parse_diags += format_errors(item)
+    if any(d.is_error for d in parse_diags):
+        return parse_diags
+    runner = _Runner(file, library, options, cache, (file.path, context, macros), texts)
+    groups = [list(p) for p in parts_of(tree.items, [names for names, _ in facts])]
     results = [runner.run(g) for g in groups]
     while True:  # parts that reach one entity the text does not show are analyzed together
         joined = _join_by_entities(groups, results)
@@ -293,14 +312,14 @@ def _once(diags: list[Diagnostic]) -> list[Diagnostic]:
 
 class _Runner:
     def __init__(self, file: ScriptFile, library: TapsetLibrary, options: AnalysisOptions, cache: PartCache,
-                 context: object, lines: Lines) -> None:
-        self.file, self.library, self.options, self.cache, self.context, self.lines = \
-            file, library, options, cache, context, lines
+                 context: object, texts: list[str]) -> None:
+        self.file, self.library, self.options, self.cache, self.context, self.texts = \
+            file, library, options, cache, context, texts
         self.items = file.parsed.file.items
 
     def run(self, indexes: list[int]) -> PartResult:
         items = [self.items[i] for i in indexes]
-        key = (self.context, tuple(self.lines.item_text(it.span) for it in items))
+        key = (self.context, tuple(self.texts[i] for i in indexes))
         where = tuple((it.span.line, it.span.end_line) for it in items)
         hit = self.cache.get(key)
         if hit is None:
