@@ -23,12 +23,15 @@ import bisect
 import copy
 import dataclasses
 import logging
+import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
 from tapkit.cache import content_hash
 from tapkit.diagnostics import Diagnostic, Related, Severity, Span
+from tapkit.ide.line_index import LineIndex, Position
 from tapkit.ide.structure import Region
 from tapkit.ide.workspace import Document, DocumentKind, Lexed, Snapshot
 from tapkit.semantic import Analysis, AnalysisOptions, ScriptFile, TapsetLibrary, analyze
@@ -205,31 +208,141 @@ def analysis_near(snap: Snapshot, uri: str, offset: int) -> Analysis | None:
 
 def focused(snap: Snapshot, uri: str, offset: int, typed: tuple[int, int] | None = None) -> Analysis | None:
     """The editor model of the item around offset with the document's declarations. typed=(start, end):
-    the characters there (the word being completed, maybe empty) are replaced by PLACEHOLDER."""
+    the characters there (the word being completed, maybe empty) are replaced by PLACEHOLDER.
+
+    The last FOCUSED_KEPT of them are kept per document, by their text: an edit elsewhere that leaves the
+    item, what it uses and the line count alone keeps its analysis. Without a placeholder in a document
+    that parses, the item's tree is taken from the document's parse rather than parsed again."""
     doc = snap.document(uri)
     lib = semantic_library(snap)
     if lib is None or doc.kind is DocumentKind.MACROS:
         return None
     lexed = snap.lexed(uri)
-    text = focused_text(doc.text, lexed, offset)
-    if typed is not None:
-        text = text[:typed[0]] + PLACEHOLDER + text[typed[1]:]
-    text += closers(lexed, offset)
-    line = text.count("\n", 0, offset) + 1
-    column = offset - text.rfind("\n", 0, offset)
-
+    closing = closers(lexed, offset)
+    text = focused_text(doc.text, lexed, offset, typed) + closing
+    key = _key(snap, doc, text)
+    analyses = _focused_analyses(snap, uri)
+    found, hit = analyses.get(key)
+    if hit:
+        return found
+    index = snap.lines(uri)
+    at = index.position(offset)
     arity = call_arity(lexed, typed[1]) if typed is not None else None
 
     def run() -> Analysis:
-        parsed = parse(text, doc.filename, snap.target, snap.macros_for(doc),
-                       library=doc.kind is not DocumentKind.SCRIPT)
+        whole = snap.parse(uri)
+        if typed is None and not closing and whole.ok:
+            parsed = _kept_tree(whole, lexed, index, kept_items(lexed, offset))
+        else:
+            parsed = parse(text, doc.filename, snap.target, snap.macros_for(doc),
+                           library=doc.kind is not DocumentKind.SCRIPT)
         functions = [i for i in parsed.file.items if isinstance(i, A.FunctionDecl)
-                     and (i.span.line, i.span.column) <= (line, column) <= (i.span.end_line, i.span.end_column)]
+                     and (i.span.line, i.span.column) <= (at.line, at.column) <= (i.span.end_line, i.span.end_column)]
         tree = with_uses(parsed.file, doc, snap, functions, text, arity)
         return analyze([ScriptFile(doc.filename, text, ParseResult(tree, parsed.diagnostics))], lib,
                        options_for(snap, doc), editor=True)
 
-    return _cached(snap, ("focused", uri), _key(snap, doc, text), _editor_run(doc, run))
+    return analyses.compute(key, _editor_run(doc, run))
+
+
+def is_focused_built(snap: Snapshot, uri: str, offset: int, typed: tuple[int, int] | None = None) -> bool:
+    """Whether focused(snap, uri, offset, typed) would answer from what is kept (no analysis run)."""
+    doc = snap.document(uri)
+    lexed = snap.lexed(uri)
+    text = focused_text(doc.text, lexed, offset, typed) + closers(lexed, offset)
+    return _focused_analyses(snap, uri).get(_key(snap, doc, text))[1]
+
+
+FOCUSED_KEPT = 16  # focused analyses kept per document: ~1-5 MB each
+_MISSING = object()
+
+
+class _Analyses:
+    """Focused analyses by key, least recently used first; one computed at a time. An evicted analysis nobody
+    else holds is taken apart, so that reference counting frees it: its session, model and probes form
+    cycles, and left to the collector they made generation-1 passes of ~0.5 s in the middle of requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._computing = threading.Lock()
+        self._entries: OrderedDict[object, Analysis | None] = OrderedDict()
+
+    def get(self, key: object) -> tuple[Analysis | None, bool]:
+        with self._lock:
+            found = self._entries.get(key, _MISSING)
+            if found is _MISSING:
+                return None, False
+            self._entries.move_to_end(key)
+            return found, True  # type: ignore[return-value]
+
+    def compute(self, key: object, run: Callable[[], Analysis | None]) -> Analysis | None:
+        with self._computing:
+            found, hit = self.get(key)
+            if hit:
+                return found
+            value = run()
+            with self._lock:
+                self._entries[key] = value
+                while len(self._entries) > FOCUSED_KEPT:
+                    _, old = self._entries.popitem(last=False)
+                    if old is not None and sys.getrefcount(old) <= 2:  # `old` and the argument: nobody else
+                        _take_apart(old)
+                    del old
+            return value
+
+
+def _take_apart(a: Analysis) -> None:
+    if a.session is not None:
+        vars(a.session).clear()
+    if a.model is not None:
+        vars(a.model).clear()
+    vars(a).clear()
+
+
+_analyses_lock = threading.Lock()
+
+
+def _focused_analyses(snap: Snapshot, uri: str) -> _Analyses:
+    with _analyses_lock:
+        found = snap._cache.get(("focused", uri), "analyses")
+        if not isinstance(found, _Analyses):
+            found = _Analyses()
+            snap._cache.put(("focused", uri), "analyses", found)
+        return found
+
+
+def _kept_tree(whole: ParseResult, lexed: Lexed, index: LineIndex, keep: set[int]) -> ParseResult:
+    """What parsing focused_text(...) gives, read from the document's own parse (which has no errors): the items
+    kept, and of the rest what lies outside the items left out; doc comments outside the kept items dropped
+    (focused_text blanks them)."""
+    items = item_ranges(lexed)
+    kept = [(it.start, it.end) for i, it in enumerate(items) if i in keep]
+    left_out = [(it.start, it.end) for i, it in enumerate(items) if i not in keep]
+
+    def start(node: A.Node) -> int:
+        return index.offset(Position(node.span.line, node.span.column))
+
+    def inside(offset: int, ranges: list[tuple[int, int]]) -> bool:
+        return any(a <= offset < b for a, b in ranges)
+
+    out: list[A.Item] = []
+    for item in whole.file.items:
+        if isinstance(item, A.ProbeDecl | A.AliasDecl | A.FunctionDecl):
+            a, b = start(item), index.offset(Position(item.span.end_line, item.span.end_column))
+            if not any(a < e and s < b for s, e in kept):
+                continue
+        doc = getattr(item, "doc", None)
+        if doc is not None and not inside(start(doc), kept):
+            item = replace(item, doc=None)
+        out.append(item)
+    f = whole.file
+    tree = replace(f, items=tuple(out), comments=tuple(c for c in f.comments if inside(start(c), kept)),
+                   inactive=tuple(r for r in f.inactive if not inside(start(r), left_out)),
+                   conditionals=tuple(c for c in f.conditionals if not inside(start(c), left_out)),
+                   macro_calls=tuple(c for c in f.macro_calls if not inside(start(c), left_out)))
+    diagnostics = tuple(d for d in whole.diagnostics if d.span.file != f.span.file
+                        or not inside(index.offset(Position(d.span.line, d.span.column)), left_out))
+    return ParseResult(tree, diagnostics)
 
 
 def with_uses(tree: A.File, doc: Document, snap: Snapshot, functions: list[A.FunctionDecl],
@@ -354,11 +467,9 @@ def closers(lexed: Lexed, offset: int) -> str:
     return "\n" + "".join(_CLOSING[t] for t in reversed(stack)) if stack else ""
 
 
-def focused_text(text: str, lexed: Lexed, offset: int) -> str:
-    """text with what the item around offset cannot use blanked to spaces (newlines kept: offsets, lines
-    and columns all hold): every other probe, every alias its points do not name and every function it
-    does not call (directly or through the functions and aliases it keeps), and the comments between
-    items. Globals, macros and embedded C stay."""
+def kept_items(lexed: Lexed, offset: int) -> set[int]:
+    """The items (indexes into item_ranges) focused_text keeps for offset: the one around it and, transitively,
+    the functions and aliases it names."""
     items = item_ranges(lexed)
     toks = lexed.tokens
     keep = {i for i, it in enumerate(items) if it.start <= offset <= it.end}
@@ -381,17 +492,39 @@ def focused_text(text: str, lexed: Lexed, offset: int) -> str:
                 if j not in keep:
                     keep.add(j)
                     todo.append(j)
+    return keep
+
+
+def focused_text(text: str, lexed: Lexed, offset: int, typed: tuple[int, int] | None = None) -> str:
+    """text with what the item around offset cannot use blanked (lines and columns all hold): every other
+    probe, every alias its points do not name and every function it does not call (directly or through the
+    functions and aliases it keeps), and the comments between items. Globals, macros and embedded C stay.
+    A blanked part keeps its newlines and the width of its last line only (a shorter text to parse and
+    hash). typed=(start, end): those characters replaced by PLACEHOLDER."""
+    items = item_ranges(lexed)
+    keep = kept_items(lexed, offset)
     blank = [(it.start, it.end) for i, it in enumerate(items) if i not in keep]
     kept = [(it.start, it.end) for i, it in enumerate(items) if i in keep]
     blank += [(c.pos, c.end_pos) for c in lexed.comments  # comments between items: only lexing to pay for
               if not any(a <= c.pos < b for a, b in kept)]
     out: list[str] = []
-    done = 0
+    done = shift = 0  # shift: what the blanking took out before `typed`
     for start, end in sorted(blank):
         if start < done:
             continue  # a comment inside a blanked item
         out.append(text[done:start])
-        out.append("\n".join(" " * len(line) for line in text[start:end].split("\n")))
+        piece = text[start:end]
+        if typed is not None and start < typed[1] and typed[0] < end:  # the word is in it: keep every column
+            short = "\n".join(" " * len(line) for line in piece.split("\n"))
+        else:
+            last = piece.rfind("\n")
+            short = "\n" * piece.count("\n") + " " * (len(piece) - last - 1)
+        if typed is not None and end <= typed[0]:
+            shift += len(piece) - len(short)
+        out.append(short)
         done = end
     out.append(text[done:])
-    return "".join(out)
+    result = "".join(out)
+    if typed is not None:
+        result = result[:typed[0] - shift] + PLACEHOLDER + result[typed[1] - shift:]
+    return result

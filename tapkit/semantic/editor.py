@@ -73,7 +73,7 @@ class Scope:
 class EditorModel:
     symbols: list[Symbol]
     at: dict[tuple[str, int, int], Symbol]  # the start of each reference -> its symbol
-    types: dict[int, ExprType]  # id(syntax node) -> type
+    types: dict[int, ExprType]  # id(syntax node) -> type, in the user's files (the queries read no other)
     nodes: list[A.Node]  # keeps the keyed syntax nodes alive
     scopes: list[Scope]
     files: dict[str, A.File]
@@ -171,9 +171,11 @@ class _Collector:
             return tuple(e.referent.index_types)
         return ()
 
-    def walk(self, root: ir.Node, scope: A.Node | None, scope_span: Span | None, locals_: list[Symbol]) -> None:
+    def walk(self, root: ir.Node, scope: A.Node | None, scope_span: Span | None, locals_: list[Symbol],
+             types: bool = True) -> None:
+        """types=False: the names only (library code: queries read types in the user's files alone)."""
         for n in ir.walk(root):
-            if isinstance(n, ir.Expr):
+            if types and isinstance(n, ir.Expr):
                 self.note_type(n)
             if isinstance(n, ir.Sym) and n.referent is not None:
                 sym = self.var(n.referent, scope, scope_span)
@@ -195,12 +197,13 @@ def build_model(s: Session) -> EditorModel:
     c = _Collector(s)
     scopes: list[Scope] = []
     per_decl: dict[int, tuple[Scope, list[Symbol]]] = {}
+    user = {sf.path for sf in s.user_files}
     for dp in s.probes:
         decl = dp.decl
         locals_: list[Symbol] = list(per_decl[id(decl)][1]) if id(decl) in per_decl else []
-        c.walk(dp.body, decl, decl.span, locals_)
+        c.walk(dp.body, decl, decl.span, locals_, decl.span.file in user)
         if dp.condition is not None:
-            c.walk(dp.condition, decl, decl.span, locals_)
+            c.walk(dp.condition, decl, decl.span, locals_, decl.span.file in user)
         for v in dp.locals:
             sym = c.var(v, decl, decl.span)
             if sym not in locals_:
@@ -220,7 +223,7 @@ def build_model(s: Session) -> EditorModel:
             sym.references.append(p.src.name_span if isinstance(p.src, A.Param) else p.src.span)
             locals_.append(sym)
         if fd.body is not None:
-            c.walk(fd.body, fd.decl, fd.decl.span, locals_)
+            c.walk(fd.body, fd.decl, fd.decl.span, locals_, fd.file in user)
         for v in fd.locals:
             sym = c.var(v, fd.decl, fd.decl.span)
             if sym not in locals_:

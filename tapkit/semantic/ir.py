@@ -578,6 +578,10 @@ def children(node: Node) -> list[Node]:
     return []
 
 
+_LEAVES = frozenset({Number, String, Sym, Perf, Register, EmbeddedExpr, Probewrite,
+                     NullStmt, Next, Break, Continue, EmbeddedCode})  # children() is [] for these exact types
+
+
 def walk(node: Node) -> list[Node]:
     """node and everything below it (not into called functions), parents first."""
     out: list[Node] = []
@@ -585,5 +589,6 @@ def walk(node: Node) -> list[Node]:
     while stack:
         n = stack.pop()
         out.append(n)
-        stack.extend(reversed(children(n)))
+        if type(n) not in _LEAVES:  # most nodes are leaves: skip the chain of isinstance tests
+            stack.extend(reversed(children(n)))
     return out

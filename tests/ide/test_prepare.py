@@ -87,8 +87,6 @@ def test_hover_on_the_print_family_reads_pass_1_only(lib_docs: Docs) -> None:
     found = hover(snap, uri, pos)
     assert found is not None and "printf" in found.markdown and found.span.line == 2
     offset = snap.lines(uri).offset(pos)
-    assert snap._cache.get(("focused", uri), program._key(snap, snap.document(uri),
-                                                          program.focused_text(text, snap.lexed(uri), offset))) is None
+    assert not program.is_focused_built(snap, uri, offset)
     program.focused(snap, uri, offset)  # what the check above would have found had hover built it
-    assert snap._cache.get(("focused", uri), program._key(snap, snap.document(uri),
-                                                          program.focused_text(text, snap.lexed(uri), offset)))
+    assert program.is_focused_built(snap, uri, offset)
