@@ -14,7 +14,9 @@ call site here and keeps the body's place as related information.
 from __future__ import annotations
 
 import logging
+import os
 
+from tapkit.cache import cache_dir
 from tapkit.diagnostics import Diagnostic, Related, Span
 from tapkit.ide.program import _failed, options_for, semantic_library, skipped_tapsets, verdict
 from tapkit.ide.workspace import DocumentKind, Snapshot
@@ -40,7 +42,13 @@ def document_diagnostics(snap: Snapshot, uri: str) -> list[Diagnostic]:
     return [placed_in(d, doc.filename) for d in diags]
 
 
-_parts = PartCache()  # every script's parts, across edits and documents
+_parts: list[PartCache] = []  # every script's parts, across edits, documents and servers (made on first use)
+
+
+def part_cache() -> PartCache:
+    if not _parts:
+        _parts.append(PartCache(directory=cache_dir("parts")))
+    return _parts[0]
 
 
 def script_verdict(snap: Snapshot, uri: str) -> list[Diagnostic]:
@@ -53,13 +61,23 @@ def script_verdict(snap: Snapshot, uri: str) -> list[Diagnostic]:
         return list(parsed.diagnostics)
     options = options_for(snap, doc)
     context = (lib.fingerprint, snap.macros.fingerprint, options.target, options.include_dirs,
-               tuple(sorted(options.debuginfo.items())), options.user_probes)
+               tuple((name, path, _stamp(path)) for name, path in sorted(options.debuginfo.items())),
+               options.user_probes)
     try:
-        diags = analyze_in_parts(ScriptFile(doc.filename, doc.text, parsed), lib, options, _parts, context)
+        diags = analyze_in_parts(ScriptFile(doc.filename, doc.text, parsed), lib, options, part_cache(), context)
     except Exception:  # a bug of the semantic pass: say so, and keep pass 1's diagnostics
         log.exception("the semantic pass failed on %s", doc.filename)
         return [*parsed.diagnostics, _failed(doc)]
     return skipped_tapsets(snap, doc.filename) + diags
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    """A debuginfo file's size and modification time: a rebuilt module is another one."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (st.st_size, st.st_mtime_ns)
 
 
 def placed_in(diag: Diagnostic, filename: str) -> Diagnostic:

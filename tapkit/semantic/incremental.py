@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import pickle
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tapkit.cache import content_hash, store
 from tapkit.diagnostics import Diagnostic, Fix, Related, Span
 from tapkit.semantic.analysis import ELIDED, JOIN, STAGES, ScriptFile, analyze, format_errors
 from tapkit.semantic.optimize import never_assigned_message
@@ -67,21 +70,38 @@ class PartResult(Value):
 
 
 class PartCache:
-    """The last parts analyzed, by their text and everything else that decides their verdict."""
+    """The last parts analyzed, by their text and everything else that decides their verdict; with a directory,
+    also on disk (a language server started again finds the parts of the scripts it saw)."""
 
-    def __init__(self, size: int = 4000) -> None:
+    def __init__(self, size: int = 4000, directory: Path | None = None) -> None:
         self.size = size
+        self.directory = directory
         self._parts: OrderedDict[object, PartResult] = OrderedDict()
         self._items: OrderedDict[object, tuple[frozenset[str], bool]] = OrderedDict()
         self._lock = threading.Lock()
         self.runs = 0  # parts analyzed (not found here): what tests and the bench read
+
+    def _file(self, key: object) -> Path | None:
+        return None if self.directory is None else self.directory / f"{content_hash(repr(key))}.pickle"
 
     def get(self, key: object) -> PartResult | None:
         with self._lock:
             hit = self._parts.get(key)
             if hit is not None:
                 self._parts.move_to_end(key)
-            return hit
+                return hit
+        path = self._file(key)
+        if path is None or not path.exists():
+            return None
+        try:
+            found = pickle.loads(path.read_bytes())
+        except Exception:  # a file cut short or from another version: analyzed again, and rewritten
+            return None
+        if not isinstance(found, PartResult):
+            return None
+        with self._lock:
+            self._parts[key] = found
+        return found
 
     def item(self, key: object, item: A.Item) -> tuple[frozenset[str], bool]:
         """names_in(item), and whether a printf format in it is wrong (format_errors), by the item's text."""
@@ -101,6 +121,9 @@ class PartCache:
             self.runs += 1
             while len(self._parts) > self.size:
                 self._parts.popitem(last=False)
+        path = self._file(key)
+        if path is not None:
+            store(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 # ---------------------------------------------------------------- parts from the text

@@ -101,6 +101,21 @@ def test_moved_parts_are_reused_with_their_spans_moved() -> None:
     assert cache.runs > runs
 
 
+def test_parts_kept_on_disk_serve_another_cache(tmp_path: Path) -> None:
+    options = CheckOptions(release=stap_release())
+    first = PartCache(directory=tmp_path)
+    whole, parts = both(LANG, "/tmp/t.stp", options, first)
+    assert first.runs > 0 and list(tmp_path.glob("*.pickle"))
+    again = PartCache(directory=tmp_path)
+    _, parts_again = both(LANG, "/tmp/t.stp", options, again)
+    assert again.runs == 0 and Counter(parts_again) == Counter(parts) == Counter(whole)
+    for f in tmp_path.glob("*.pickle"):
+        f.write_bytes(b"cut short")
+    third = PartCache(directory=tmp_path)
+    _, parts_third = both(LANG, "/tmp/t.stp", options, third)
+    assert third.runs == first.runs and Counter(parts_third) == Counter(whole)
+
+
 def _scripts() -> list[CorpusScript]:
     if not Path("/usr/share/systemtap/examples").is_dir():
         missing("SystemTap's example scripts (apt-get install systemtap)")
