@@ -225,15 +225,18 @@ def analyze_in_parts(file: ScriptFile, library: TapsetLibrary, options: Analysis
     if any(d.is_error for d in parse_diags):
         return parse_diags
     lines = Lines(file.text)
-    macros = tuple(lines.item_text(m.span) for m in tree.macros if m.span.file == file.path)
-    texts = [lines.item_text(item.span) for item in tree.items]
-    facts = [cache.item((macros, text), item) for text, item in zip(texts, tree.items, strict=True)]
+    defined: dict[str, tuple[str, ...]] = {}
+    for m in tree.macros:
+        if m.span.file == file.path:
+            defined[m.name] = (*defined.get(m.name, ()), lines.item_text(m.span))
+    texts = [(text, _macros_used(text, defined)) for text in (lines.item_text(item.span) for item in tree.items)]
+    facts = [cache.item(text, item) for text, item in zip(texts, tree.items, strict=True)]
     for item, (_, bad_format) in zip(tree.items, facts, strict=True):
         if bad_format:
             parse_diags += format_errors(item)
     if any(d.is_error for d in parse_diags):
         return parse_diags
-    runner = _Runner(file, library, options, cache, (file.path, context, macros), texts)
+    runner = _Runner(file, library, options, cache, (file.path, context), texts)
     groups = [list(p) for p in parts_of(tree.items, [names for names, _ in facts])]
     results = [runner.run(g) for g in groups]
     while True:  # parts that reach one entity the text does not show are analyzed together
@@ -300,6 +303,22 @@ def _redrawn(diags: list[Diagnostic], results: Sequence[PartResult]) -> list[Dia
     return out
 
 
+_MACRO_CALL = re.compile(r"@([A-Za-z_]\w*)")
+
+
+def _macros_used(text: str, defined: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The definitions of the script's own macros text may expand (those they expand in turn too): with its
+    text, what an item's expansion depends on."""
+    todo = [n for n in _MACRO_CALL.findall(text) if n in defined]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += [n for body in defined[name] for n in _MACRO_CALL.findall(body) if n in defined]
+    return tuple(body for name in sorted(seen) for body in defined[name])
+
+
 def _join_by_entities(groups: list[list[int]], results: list[PartResult]) -> list[list[int]]:
     """Groups reaching an entity in different states (or one that always joins) become one."""
     states: dict[tuple[str, str], set[str]] = {}
@@ -335,7 +354,7 @@ def _once(diags: list[Diagnostic]) -> list[Diagnostic]:
 
 class _Runner:
     def __init__(self, file: ScriptFile, library: TapsetLibrary, options: AnalysisOptions, cache: PartCache,
-                 context: object, texts: list[str]) -> None:
+                 context: object, texts: list[tuple[str, tuple[str, ...]]]) -> None:
         self.file, self.library, self.options, self.cache, self.context, self.texts = \
             file, library, options, cache, context, texts
         self.items = file.parsed.file.items

@@ -101,6 +101,27 @@ def test_moved_parts_are_reused_with_their_spans_moved() -> None:
     assert cache.runs > runs
 
 
+MACROS = """\
+@define twice(x) %( (@x * 2) %)
+@define unused %( 1 %)
+probe begin { println(@twice(3)) }
+probe end { println(4) }
+"""
+
+
+def test_a_macro_edit_reanalyzes_the_parts_expanding_it() -> None:
+    cache = PartCache()
+    options = CheckOptions(release=stap_release())
+    both(MACROS, "/tmp/t.stp", options, cache)
+    for edited, runs in ((MACROS.replace("%( 1 %)", "%( 2 %)"), 0),  # nothing expands it
+                         (MACROS.replace("(@x * 2)", "(@x * 3)"), 1),  # begin's part, not end's
+                         (MACROS.replace("(@x * 2)", "(@x * \"s\")"), 2)):  # begin's, then (it fails) the whole
+        before = cache.runs
+        whole, parts = both(edited, "/tmp/t.stp", options, cache)
+        assert_same(whole, parts, edited)
+        assert cache.runs - before == runs, edited
+
+
 def test_parts_kept_on_disk_serve_another_cache(tmp_path: Path) -> None:
     options = CheckOptions(release=stap_release())
     first = PartCache(directory=tmp_path)
