@@ -80,6 +80,7 @@ class PartCache:
         self._items: OrderedDict[object, tuple[frozenset[str], bool]] = OrderedDict()
         self._lock = threading.Lock()
         self.runs = 0  # parts analyzed (not found here): what tests and the bench read
+        self.joined: dict[str, list[frozenset[object]]] = {}  # per file: its items' texts, as last grouped
 
     def _file(self, key: object) -> Path | None:
         return None if self.directory is None else self.directory / f"{content_hash(repr(key))}.pickle"
@@ -128,6 +129,31 @@ class PartCache:
 
 # ---------------------------------------------------------------- parts from the text
 
+class Union:
+    """Disjoint sets of 0..n-1, each named by its smallest member."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def join(self, i: int, j: int) -> None:
+        a, b = self.find(i), self.find(j)
+        if a != b:
+            self.parent[max(a, b)] = min(a, b)
+
+    def merged(self, groups: list[list[int]]) -> list[list[int]]:
+        """groups (one per member) merged by set, each sorted, in the order of their first group."""
+        out: dict[int, list[int]] = {}
+        for i, g in enumerate(groups):
+            out.setdefault(self.find(i), []).extend(g)
+        return [sorted(set(g)) for g in out.values()]
+
+
 def names_in(node: A.Node) -> frozenset[str]:
     """Every name the item uses or declares (variables, calls, probe-point components): more than it needs,
     never less, so that parts are joined whenever they might share something."""
@@ -150,19 +176,7 @@ def parts_of(items: Sequence[A.Item], item_names: Sequence[frozenset[str]] | Non
     """The items (indexes, in order) of each part, parts in the order of their first item. Top-level embedded
     C and unparsed items belong to every part (they are not items anything names), and so do aliases.
     item_names: names_in() of each item, when known."""
-    parent = list(range(len(items)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def join(i: int, j: int) -> None:
-        a, b = find(i), find(j)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-
+    sets = Union(len(items))
     owner: dict[str, list[int]] = {}  # a global's or function's name -> the items declaring it
     aliases: list[tuple[set[str], int]] = []
     shared: list[int] = []
@@ -181,16 +195,16 @@ def parts_of(items: Sequence[A.Item], item_names: Sequence[frozenset[str]] | Non
             continue
         for name in item_names[i] if item_names is not None else names_in(item):
             for j in owner.get(name, ()):
-                join(i, j)
+                sets.join(i, j)
         if isinstance(item, A.ProbeDecl | A.AliasDecl):
             heads = point_heads(item.points)
             for names, j in aliases:
                 if any(fnmatch.fnmatchcase(a, h) or fnmatch.fnmatchcase(h, a) for a in names for h in heads):
-                    join(i, j)
+                    sets.join(i, j)
     groups: dict[int, list[int]] = {}
     for i in range(len(items)):
         if i not in shared:
-            groups.setdefault(find(i), []).append(i)
+            groups.setdefault(sets.find(i), []).append(i)
     shared += [i for _, i in aliases]  # every alias in every part: "similar" lists of probe points name them
     return [sorted(set(g + shared)) for g in sorted(groups.values())] or ([shared] if shared else [])
 
@@ -237,7 +251,8 @@ def analyze_in_parts(file: ScriptFile, library: TapsetLibrary, options: Analysis
     if any(d.is_error for d in parse_diags):
         return parse_diags
     runner = _Runner(file, library, options, cache, (file.path, context), texts)
-    groups = [list(p) for p in parts_of(tree.items, [names for names, _ in facts])]
+    groups = parts_of(tree.items, [names for names, _ in facts])
+    groups = _joined_before(groups, texts, cache.joined.get(file.path, []))
     results = [runner.run(g) for g in groups]
     while True:  # parts that reach one entity the text does not show are analyzed together
         joined = _join_by_entities(groups, results)
@@ -245,6 +260,7 @@ def analyze_in_parts(file: ScriptFile, library: TapsetLibrary, options: Analysis
             break
         groups = joined
         results = [runner.run(g) for g in groups]
+    cache.joined[file.path] = [frozenset(texts[i] for i in g) for g in groups]
     failed = [r.failed for r in results if r.failed is not None]
     if not failed:
         out = [d for r in results for d in r.diagnostics if d.code != NO_PROBES]
@@ -319,6 +335,19 @@ def _macros_used(text: str, defined: dict[str, tuple[str, ...]]) -> tuple[str, .
     return tuple(body for name in sorted(seen) for body in defined[name])
 
 
+def _joined_before(groups: list[list[int]], texts: Sequence[object],
+                   before: list[frozenset[object]]) -> list[list[int]]:
+    """groups, those whose items were in one group at the last analysis of the file joined up front (an edit
+    seldom changes what joins them; joining more than needed costs time, never the verdict)."""
+    where = {text: k for k, group in enumerate(before) for text in group}
+    owner: dict[int, int] = {}  # a group of before -> the first of groups holding one of its items
+    sets = Union(len(groups))
+    for i, g in enumerate(groups):
+        for k in {where[texts[j]] for j in g if texts[j] in where}:
+            sets.join(i, owner.setdefault(k, i))
+    return sets.merged(groups)
+
+
 def _join_by_entities(groups: list[list[int]], results: list[PartResult]) -> list[list[int]]:
     """Groups reaching an entity in different states (or one that always joins) become one."""
     states: dict[tuple[str, str], set[str]] = {}
@@ -327,25 +356,14 @@ def _join_by_entities(groups: list[list[int]], results: list[PartResult]) -> lis
         for kind, name, sig in r.entities:
             states.setdefault((kind, name), set()).add(sig)
             reach.setdefault((kind, name), []).append(i)
-    into = list(range(len(groups)))
-
-    def find(i: int) -> int:
-        while into[i] != i:
-            i = into[i]
-        return i
-
+    sets = Union(len(groups))
     for key, sigs in states.items():
         if key[0].startswith("function/"):
             sigs = sigs - {ELIDED}  # the parts that elided it do not call it any more
         if len(reach[key]) > 1 and (len(sigs) > 1 or JOIN in sigs):
             for i in reach[key][1:]:
-                a, b = find(i), find(reach[key][0])
-                if a != b:
-                    into[max(a, b)] = min(a, b)
-    merged: dict[int, list[int]] = {}
-    for i, g in enumerate(groups):
-        merged.setdefault(find(i), []).extend(g)
-    return [sorted(set(g)) for g in merged.values()]
+                sets.join(i, reach[key][0])
+    return sets.merged(groups)
 
 
 def _once(diags: list[Diagnostic]) -> list[Diagnostic]:
