@@ -64,8 +64,17 @@ def references(snap: Snapshot, uri: str, sym: Symbol, include_definition: bool =
     a = analysis(snap, uri)
     if a is None:
         return []
+    if a.model is not None and sym not in a.model.symbols:  # found in the item's model: this one's uses are all
+        sym = next((o for o in a.model.symbols if same_symbol(o, sym)), sym)
     doc = snap.document(uri)
     return [r for r in Q.references(a, sym, include_definition) if r.file != doc.filename or in_document(r, doc)]
+
+
+def same_symbol(a: Symbol, b: Symbol) -> bool:
+    """The same variable or function in two models of one program (declared at one place)."""
+    da, db = a.definition, b.definition
+    return a.kind == b.kind and a.name == b.name and da is not None and db is not None and \
+        (da.file, da.line, da.column) == (db.file, db.line, db.column)
 
 
 def token_at(snap: Snapshot, uri: str, pos: Position) -> tuple[int, Token] | None:

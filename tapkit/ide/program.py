@@ -35,6 +35,7 @@ from tapkit.ide.line_index import LineIndex, Position
 from tapkit.ide.structure import Region
 from tapkit.ide.workspace import Document, DocumentKind, Lexed, Snapshot
 from tapkit.semantic import Analysis, AnalysisOptions, ScriptFile, TapsetLibrary, analyze
+from tapkit.semantic.editor import user_code_only
 from tapkit.syntax import ast as A
 from tapkit.syntax.parser import ParseResult, parse
 from tapkit.values import replace
@@ -239,8 +240,9 @@ def focused(snap: Snapshot, uri: str, offset: int, typed: tuple[int, int] | None
         functions = [i for i in parsed.file.items if isinstance(i, A.FunctionDecl)
                      and (i.span.line, i.span.column) <= (at.line, at.column) <= (i.span.end_line, i.span.end_column)]
         tree = with_uses(parsed.file, doc, snap, functions, text, arity)
-        return analyze([ScriptFile(doc.filename, text, ParseResult(tree, parsed.diagnostics))], lib,
-                       options_for(snap, doc), editor=True)
+        with user_code_only():  # its readers ask about the document only (references read analysis())
+            return analyze([ScriptFile(doc.filename, text, ParseResult(tree, parsed.diagnostics))], lib,
+                           options_for(snap, doc), editor=True)
 
     return analyses.compute(key, _editor_run(doc, run))
 

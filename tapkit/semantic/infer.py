@@ -227,7 +227,7 @@ class TypeResolver(OperandVisits):
                 self.mismatch(self.where(e), t, LONG)
             elif e.type == UNKNOWN:
                 e.type = LONG
-                self.resolved(self.where(e))
+                self.resolved(None)
         elif isinstance(e, ir.Call):
             self.call(e)
         elif isinstance(e, ir.Print):
@@ -237,7 +237,7 @@ class TypeResolver(OperandVisits):
             self.expr(e.stat)
             if e.type == UNKNOWN:
                 e.type = LONG
-                self.resolved(self.where(e))
+                self.resolved(None)
             elif e.type != LONG:
                 self.mismatch(self.where(e), LONG, e.type)
         elif isinstance(e, ir.HistOp):
@@ -297,7 +297,7 @@ class TypeResolver(OperandVisits):
             self.expr(e.right)
             if e.type in (UNKNOWN, STATS):
                 e.type = LONG
-                self.resolved(self.where(e))
+                self.resolved(None)
         elif e.left.type == STATS:
             self.invalid(self.where(e.left), e.left.type)
         elif e.right.type == STATS:
@@ -321,7 +321,7 @@ class TypeResolver(OperandVisits):
             self.expr(e.right)
             if e.type == UNKNOWN:
                 e.type = STRING
-                self.resolved(self.where(e))
+                self.resolved(None)
         else:
             sub = t
             if sub == UNKNOWN and e.type != UNKNOWN:
@@ -332,10 +332,10 @@ class TypeResolver(OperandVisits):
             self.expr(e.right)
             if sub != UNKNOWN and e.type == UNKNOWN:
                 e.type = sub
-                self.resolved(self.where(e))
+                self.resolved(None)
             if sub == UNKNOWN and e.left.type != UNKNOWN:
                 e.type = e.left.type
-                self.resolved(self.where(e))
+                self.resolved(None)
             if UNKNOWN not in (e.left.type, e.right.type) and e.left.type != e.right.type:
                 self.mismatch_sides(e)
             if e.type == e.right.type:
@@ -357,13 +357,13 @@ class TypeResolver(OperandVisits):
             pass
         elif sub != UNKNOWN and e.type == UNKNOWN:
             e.type = sub
-            self.resolved(self.where(e))
+            self.resolved(None)
         elif sub == UNKNOWN and e.then.type != UNKNOWN:
             e.type = e.then.type
-            self.resolved(self.where(e))
+            self.resolved(None)
         elif sub == UNKNOWN and e.else_.type != UNKNOWN:
             e.type = e.else_.type
-            self.resolved(self.where(e))
+            self.resolved(None)
         elif e.type != sub:
             self.mismatch(self.where(e), sub, e.type)
         if e.details is None and e.then.details is not None and e.then.details == e.else_.details:
@@ -384,7 +384,7 @@ class TypeResolver(OperandVisits):
             self.expr(base)
             if e.type != LONG:
                 e.type = LONG
-                self.resolved(self.where(e))
+                self.resolved(None)
             return
         ref = base.referent
         if ref is None:  # only in the editor's partial programs

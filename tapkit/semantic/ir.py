@@ -582,13 +582,28 @@ _LEAVES = frozenset({Number, String, Sym, Perf, Register, EmbeddedExpr, Probewri
                      NullStmt, Next, Break, Continue, EmbeddedCode})  # children() is [] for these exact types
 
 
+_PAIRS = frozenset({Binary, Logical, Compare, Concat, Assign})  # children() is [left, right]
+
+
 def walk(node: Node) -> list[Node]:
-    """node and everything below it (not into called functions), parents first."""
+    """node and everything below it (not into called functions), parents first. (The commonest types are
+    spelled out: children() tests a chain of isinstance for each node, and walks are a tenth of an editor run.)"""
     out: list[Node] = []
     stack: list[Node] = [node]
+    push, pop, add = stack.append, stack.pop, out.append
     while stack:
-        n = stack.pop()
-        out.append(n)
-        if type(n) not in _LEAVES:  # most nodes are leaves: skip the chain of isinstance tests
+        n = pop()
+        add(n)
+        t = type(n)
+        if t in _LEAVES:
+            continue
+        if t is Block:
+            stack.extend(reversed(n.statements))  # type: ignore[attr-defined]
+        elif t is ExprStmt:
+            push(n.expr)  # type: ignore[attr-defined]
+        elif t in _PAIRS:
+            push(n.right)  # type: ignore[attr-defined]
+            push(n.left)  # type: ignore[attr-defined]
+        else:
             stack.extend(reversed(children(n)))
     return out

@@ -9,6 +9,7 @@ or keeps the error stap would report if the expression survives optimization.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -190,15 +191,11 @@ class Walk:
                                         self.comp_where(c))
                 found = next((m for m in info.members(t.id) if m.name == c.name), None)
                 if found is None:
-                    from tapkit.semantic.suggest import distance
-
-                    # stap lists every member, closest to the misspelling first (its weighted edit distance)
-                    names = sorted((m.name for m in info.members(t.id) if m.name),
-                                   key=lambda n: (distance(c.name, n), n))
+                    names, close = _alternatives(info, t.id, c.name)
                     raise SemanticError("sem.unknown-member",
                                         f"unable to find member '{c.name}' for {info.spell(t.id)} "
                                         f"(alternatives: {', '.join(names)})", self.comp_where(c),
-                                        fixes=_member_fixes(c, names))
+                                        fixes=_member_fixes(c, close))
                 tid = found.type
             else:
                 if address_of and i == 0:
@@ -242,16 +239,24 @@ class Walk:
         return ir.LONG, TargetType(info, tid)
 
 
-def _member_fixes(c: ir.TargetComponent, names: list[str]) -> tuple[Fix, ...]:
-    """Did-you-mean edits for `->name`: the closest members by stap's edit distance."""
-    from tapkit.semantic.suggest import levenshtein_suggest
+@functools.lru_cache(maxsize=1024)
+def _alternatives(info: Debuginfo, tid: TypeId, name: str) -> tuple[tuple[str, ...], str]:
+    """The members of tid, closest to name first (stap lists every one, by its weighted edit distance), and
+    the closest few; kept, as library functions' @cast fallbacks for members this kernel lacks meet them in
+    every analysis (~6 ms each)."""
+    from tapkit.semantic.suggest import distance, levenshtein_suggest
 
+    names = sorted((m.name for m in info.members(tid) if m.name), key=lambda n: (distance(name, n), n))
+    return tuple(names), levenshtein_suggest(name, names, 3)
+
+
+def _member_fixes(c: ir.TargetComponent, close: str) -> tuple[Fix, ...]:
+    """Did-you-mean edits for `->name`: close, the closest members by stap's edit distance."""
     sp = c.src.span
     start = sp.end_column - len(c.name)
     if sp.line != sp.end_line or start < sp.column:
         return ()
     target = Span(sp.file, sp.line, start, sp.line, sp.end_column)
-    close = levenshtein_suggest(c.name, names, 3)
     return tuple(Fix(f"Change to '{n}'", target, n) for n in close.split(", ") if n)
 
 
@@ -274,10 +279,16 @@ def finish(s: Session, e: ir.Target, info: Debuginfo, tid: TypeId, start_address
 
 # ---------------------------------------------------------------- per probe
 
+_RESOLVED = frozenset({ir.Target, ir.Defined, ir.Entry})  # what expand_targets rewrites (no subclasses)
+
+
 def expand_targets(s: Session, dp: DerivedProbe) -> None:
     """Resolve the probe's `$`-expressions, @var, @cast, @defined and @entry against its context."""
     ctx = dp.context
-    written = _written_targets(dp.body)
+    nodes = ir.walk(dp.body)
+    if dp.condition is None and _RESOLVED.isdisjoint(map(type, nodes)):
+        return  # nothing to resolve: the rewrite would give every node back (a `probe init` of 1,700 lines)
+    written = _written_targets(dp.body, nodes)
 
     def visit(e: ir.Expr) -> ir.Expr:
         if isinstance(e, ir.Defined):
@@ -323,10 +334,11 @@ def expand_function_targets(s: Session, fd: ir.FunctionDef) -> None:
     map_exprs(fd.body, visit)
 
 
-def _written_targets(body: ir.Stmt) -> dict[int, ir.Expr]:
-    """Target expressions that are assigned or incremented, with the operation (Assign or Crement)."""
+def _written_targets(body: ir.Stmt, nodes: list[ir.Node] | None = None) -> dict[int, ir.Expr]:
+    """Target expressions that are assigned or incremented, with the operation (Assign or Crement); nodes:
+    ir.walk(body) when already at hand."""
     out: dict[int, ir.Expr] = {}
-    for n in ir.walk(body):
+    for n in ir.walk(body) if nodes is None else nodes:
         if isinstance(n, ir.Assign):
             out[id(n.left)] = n
         elif isinstance(n, ir.Crement):

@@ -76,7 +76,7 @@ class OperandVisits(TypeBookkeeping):
         if unresolved_args == 0:
             if e.type == UNKNOWN:
                 e.type = LONG if e.stream else STRING
-                self.resolved(self.where(e))
+                self.resolved(None)
         else:
             e.type = UNKNOWN
             self.unresolved(self.where(e))
