@@ -18,7 +18,6 @@ class VarUse:
         self.used: set[ir.VarDef] = set()
         self.embedded_seen = False
         self.seen: set[ir.FunctionDef] = set()
-        self._nested: set[ir.FunctionDef] = set()
         self.current_function: ir.FunctionDef | None = None
         self._lvalue: ir.Expr | None = None
         self._lrvalue: ir.Expr | None = None
@@ -201,10 +200,9 @@ class VarUse:
 
     def enter(self, e: ir.Call) -> None:
         for fd in e.referents:
-            if fd in self._nested:
+            if fd in self.seen:  # its body adds the same whatever the call site (the lvalue state is reset)
                 continue
             self.seen.add(fd)
-            self._nested.add(fd)
             last = self.current_function
             self.current_function = fd
             saved = (self._lvalue, self._lrvalue, self._lvalue_read)
@@ -212,7 +210,6 @@ class VarUse:
             self.stmt(fd.body)
             self._lvalue, self._lrvalue, self._lvalue_read = saved
             self.current_function = last
-            self._nested.discard(fd)
 
 
 def varuse_of(node: ir.Node) -> VarUse:

@@ -45,6 +45,7 @@ class Optimizer:
         self.never_assigned: list[tuple[str, str, Span, frozenset[str]]] = []
         self.relaxed = True
         self.empty_probes: set[DerivedProbe] = set()
+        self._vu = VarUse()
 
     def changed(self) -> None:
         self.relaxed = False
@@ -112,7 +113,7 @@ class Optimizer:
     # ------------------------------------------------------------ opt2: unused variables
     def unused_variables(self, iterations: int) -> None:
         s = self.s
-        vu = VarUse()
+        vu = self._vu = VarUse()
         for dp in s.probes:
             vu.stmt(dp.body)
             if dp.condition is not None:
@@ -168,9 +169,13 @@ class Optimizer:
 
     # ------------------------------------------------------------ opt3: dead assignments
     def dead_assignments(self) -> None:
-        vu = VarUse()
-        for dp in self.s.probes:
-            vu.stmt(dp.body)
+        # unused_variables, just before, walked the same bodies (it only drops declarations), so its uses are
+        # these -- unless it also walked probe conditions (inlined in the bodies, but maybe rewritten there)
+        vu = self._vu
+        if any(dp.condition is not None for dp in self.s.probes):
+            vu = VarUse()
+            for dp in self.s.probes:
+                vu.stmt(dp.body)
         globals_ = set(self.s.globals)
         for dp in self.s.probes:
             dp.body = _as_block(self._dead_assign_stmt(dp.body, vu, globals_), dp.body)
@@ -316,6 +321,8 @@ class Optimizer:
 
     # ------------------------------------------------------------ overloads
     def overloads(self) -> None:
+        if not any(fd.overload for fd in self.s.functions.values()):
+            return  # a call has several referents only when some function is overloaded
         for fd in self.s.functions.values():
             fd.has_next = _has_next(fd.body)
         roots: list[ir.Node] = [dp.body for dp in self.s.probes]
