@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
@@ -255,42 +256,63 @@ def is_focused_built(snap: Snapshot, uri: str, offset: int, typed: tuple[int, in
     return _focused_analyses(snap, uri).get(_key(snap, doc, text))[1]
 
 
-FOCUSED_KEPT = 16  # focused analyses kept per document: ~1-5 MB each
+FOCUSED_KEPT = 16  # focused analyses kept per document, the most recent (~0.4-1.5 MB each)
+EXPENSIVE_KEPT = 32  # and beyond those, the most recent of the ones that took EXPENSIVE or more to build
+EXPENSIVE = 0.020  # seconds of CPU: a probe on syscall_any (~45 ms: the syscall table's `probe init`)
 _MISSING = object()
 
 
 class _Analyses:
-    """Focused analyses by key, least recently used first; one computed at a time. An evicted analysis nobody
-    else holds is taken apart, so that reference counting frees it: its session, model and probes form
-    cycles, and left to the collector they made generation-1 passes of ~0.5 s in the middle of requests."""
+    """Focused analyses by key, least recently used first, one computed at a time: FOCUSED_KEPT recent ones,
+    then EXPENSIVE_KEPT of those that cost the most to build (going back to a probe, hovering then going to
+    the definition). An evicted analysis nobody else holds is taken apart, so that reference counting frees
+    it: its session, model and probes form cycles, and left to the collector they made generation-1 passes
+    of ~0.5 s in the middle of requests."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._computing = threading.Lock()
-        self._entries: OrderedDict[object, Analysis | None] = OrderedDict()
+        self._recent: OrderedDict[object, tuple[Analysis | None, float]] = OrderedDict()
+        self._expensive: OrderedDict[object, tuple[Analysis | None, float]] = OrderedDict()
 
     def get(self, key: object) -> tuple[Analysis | None, bool]:
         with self._lock:
-            found = self._entries.get(key, _MISSING)
-            if found is _MISSING:
-                return None, False
-            self._entries.move_to_end(key)
-            return found, True  # type: ignore[return-value]
+            for entries in (self._recent, self._expensive):
+                found = entries.get(key, _MISSING)
+                if found is not _MISSING:
+                    entries.move_to_end(key)
+                    return found[0], True  # type: ignore[index]
+            return None, False
 
     def compute(self, key: object, run: Callable[[], Analysis | None]) -> Analysis | None:
         with self._computing:
             found, hit = self.get(key)
             if hit:
                 return found
+            started = time.thread_time()
             value = run()
             with self._lock:
-                self._entries[key] = value
-                while len(self._entries) > FOCUSED_KEPT:
-                    _, old = self._entries.popitem(last=False)
-                    if old is not None and sys.getrefcount(old) <= 2:  # `old` and the argument: nobody else
-                        _take_apart(old)
+                self._recent[key] = (value, time.thread_time() - started)
+                while len(self._recent) > FOCUSED_KEPT:
+                    old_key, old = self._recent.popitem(last=False)
+                    if old[1] >= EXPENSIVE:
+                        self._expensive[old_key] = old
+                    else:
+                        _drop(old[0])
+                    del old
+                while len(self._expensive) > EXPENSIVE_KEPT:
+                    _, old = self._expensive.popitem(last=False)
+                    _drop(old[0])
                     del old
             return value
+
+
+def _drop(a: Analysis | None) -> None:
+    """a, evicted: taken apart unless someone else holds it (the tuple it came in, the argument and
+    getrefcount's: nobody else). About a third stay held by the frames of the tracebacks of errors the
+    semantic pass keeps (probe derivation's); the collector frees those."""
+    if a is not None and sys.getrefcount(a) <= 3:
+        _take_apart(a)
 
 
 def _take_apart(a: Analysis) -> None:
