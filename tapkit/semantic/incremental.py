@@ -27,7 +27,7 @@ import fnmatch
 import pickle
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from tapkit.semantic.options import AnalysisOptions
 
 NO_PROBES = "sem.no-probes"
+REJOIN_EVERY = 16  # analyses of a file joining its parts as last time, before one that finds the joins afresh
 _RANK = {stage: i for i, stage in enumerate(STAGES)}
 
 
@@ -80,7 +81,8 @@ class PartCache:
         self._items: OrderedDict[object, tuple[frozenset[str], bool]] = OrderedDict()
         self._lock = threading.Lock()
         self.runs = 0  # parts analyzed (not found here): what tests and the bench read
-        self.joined: dict[str, list[frozenset[object]]] = {}  # per file: its items' texts, as last grouped
+        # per file: its items' texts as last grouped, and how many analyses ago groups were last found afresh
+        self.joined: dict[str, tuple[list[frozenset[object]], int]] = {}
 
     def _file(self, key: object) -> Path | None:
         return None if self.directory is None else self.directory / f"{content_hash(repr(key))}.pickle"
@@ -252,7 +254,9 @@ def analyze_in_parts(file: ScriptFile, library: TapsetLibrary, options: Analysis
         return parse_diags
     runner = _Runner(file, library, options, cache, (file.path, context), texts)
     groups = parts_of(tree.items, [names for names, _ in facts])
-    groups = _joined_before(groups, texts, cache.joined.get(file.path, []))
+    before, age = cache.joined.get(file.path, ([], 0))
+    if age < REJOIN_EVERY:  # then once without: a join the text no longer calls for ends there
+        groups = _joined_before(groups, texts, before)
     results = [runner.run(g) for g in groups]
     while True:  # parts that reach one entity the text does not show are analyzed together
         joined = _join_by_entities(groups, results)
@@ -260,7 +264,7 @@ def analyze_in_parts(file: ScriptFile, library: TapsetLibrary, options: Analysis
             break
         groups = joined
         results = [runner.run(g) for g in groups]
-    cache.joined[file.path] = [frozenset(texts[i] for i in g) for g in groups]
+    cache.joined[file.path] = ([frozenset(texts[i] for i in g) for g in groups], (age + 1) % (REJOIN_EVERY + 1))
     failed = [r.failed for r in results if r.failed is not None]
     if not failed:
         out = [d for r in results for d in r.diagnostics if d.code != NO_PROBES]
@@ -339,7 +343,9 @@ def _joined_before(groups: list[list[int]], texts: Sequence[object],
                    before: list[frozenset[object]]) -> list[list[int]]:
     """groups, those whose items were in one group at the last analysis of the file joined up front (an edit
     seldom changes what joins them; joining more than needed costs time, never the verdict)."""
-    where = {text: k for k, group in enumerate(before) for text in group}
+    # an item in several groups (an alias) or whose text repeats (`probe end { exit() }`) says nothing of its group
+    count = Counter(texts[j] for g in groups for j in g)
+    where = {text: k for k, group in enumerate(before) for text in group if count[text] == 1}
     owner: dict[int, int] = {}  # a group of before -> the first of groups holding one of its items
     sets = Union(len(groups))
     for i, g in enumerate(groups):

@@ -122,6 +122,30 @@ def test_a_macro_edit_reanalyzes_the_parts_expanding_it() -> None:
         assert cache.runs - before == runs, edited
 
 
+ALIASED = """\
+probe tick = timer.s(1) { n = 1 }
+global a
+probe tick { a++ }
+probe end { exit() }
+global b
+probe timer.ms(10) { b++ }
+probe end { exit() }
+probe begin { println(1) }
+"""
+
+
+def test_an_edit_reanalyzes_one_part_whatever_every_part_shares() -> None:
+    cache = PartCache()
+    options = CheckOptions(release=stap_release())
+    for n in range(3):  # the groups of the last analysis join parts up front: an alias, in every part, and an
+        before = cache.runs  # item whose text repeats must not join them all
+        edited = ALIASED.replace("println(1)", f"println({n})")
+        whole, parts = both(edited, "/tmp/t.stp", options, cache)
+        assert_same(whole, parts, edited)
+        assert n == 0 or cache.runs - before == 1
+        assert len(cache.joined["/tmp/t.stp"][0]) == 5  # tick+a+alias, end, timer+b, end, begin
+
+
 def test_parts_kept_on_disk_serve_another_cache(tmp_path: Path) -> None:
     options = CheckOptions(release=stap_release())
     first = PartCache(directory=tmp_path)
