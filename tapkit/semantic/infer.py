@@ -161,7 +161,12 @@ class TypeResolver(OperandVisits):
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> None:
         t = self.t
-        if isinstance(e, ir.Number | ir.String):
+        kind = type(e)
+        if kind is ir.Assign:  # the commonest composite expressions first: their branches below, spelled out
+            self.assign(e)  # type: ignore[arg-type]
+        elif kind is ir.ArrayIndex:
+            self.array_index(e)  # type: ignore[arg-type]
+        elif isinstance(e, ir.Number | ir.String):
             if t != e.type and t != UNKNOWN:
                 self.mismatch(self.where(e), t, e.type)
         elif isinstance(e, ir.Sym):
