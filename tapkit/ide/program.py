@@ -212,9 +212,10 @@ def focused(snap: Snapshot, uri: str, offset: int, typed: tuple[int, int] | None
     """The editor model of the item around offset with the document's declarations. typed=(start, end):
     the characters there (the word being completed, maybe empty) are replaced by PLACEHOLDER.
 
-    The last FOCUSED_KEPT of them are kept per document, by their text: an edit elsewhere that leaves the
-    item, what it uses and the line count alone keeps its analysis. Without a placeholder in a document
-    that parses, the item's tree is taken from the document's parse rather than parsed again."""
+    The last FOCUSED_KEPT of them (and EXPENSIVE_KEPT costly ones) are kept, by document and text: an edit
+    elsewhere that leaves the item, what it uses and the line count alone keeps its analysis. Without a
+    placeholder in a document that parses, the item's tree is taken from the document's parse rather than
+    parsed again."""
     doc = snap.document(uri)
     lib = semantic_library(snap)
     if lib is None or doc.kind is DocumentKind.MACROS:
@@ -222,8 +223,8 @@ def focused(snap: Snapshot, uri: str, offset: int, typed: tuple[int, int] | None
     lexed = snap.lexed(uri)
     closing = closers(lexed, offset)
     text = focused_text(doc.text, lexed, offset, typed) + closing
-    key = _key(snap, doc, text)
-    analyses = _focused_analyses(snap, uri)
+    key = (uri, _key(snap, doc, text))
+    analyses = _focused_analyses(snap)
     found, hit = analyses.get(key)
     if hit:
         return found
@@ -253,10 +254,10 @@ def is_focused_built(snap: Snapshot, uri: str, offset: int, typed: tuple[int, in
     doc = snap.document(uri)
     lexed = snap.lexed(uri)
     text = focused_text(doc.text, lexed, offset, typed) + closers(lexed, offset)
-    return _focused_analyses(snap, uri).get(_key(snap, doc, text))[1]
+    return _focused_analyses(snap).get((uri, _key(snap, doc, text)))[1]
 
 
-FOCUSED_KEPT = 16  # focused analyses kept per document, the most recent (~0.4-1.5 MB each)
+FOCUSED_KEPT = 16  # focused analyses kept in a workspace, the most recent (~0.4-1.5 MB each)
 EXPENSIVE_KEPT = 32  # and beyond those, the most recent of the ones that took EXPENSIVE or more to build
 EXPENSIVE = 0.020  # seconds of CPU: a probe on syscall_any (~45 ms: the syscall table's `probe init`)
 _MISSING = object()
@@ -326,12 +327,13 @@ def _take_apart(a: Analysis) -> None:
 _analyses_lock = threading.Lock()
 
 
-def _focused_analyses(snap: Snapshot, uri: str) -> _Analyses:
+def _focused_analyses(snap: Snapshot) -> _Analyses:
+    """The workspace's focused analyses (one pool for all its documents: closing one does not free them)."""
     with _analyses_lock:
-        found = snap._cache.get(("focused", uri), "analyses")
+        found = snap._cache.get("focused", "analyses")
         if not isinstance(found, _Analyses):
             found = _Analyses()
-            snap._cache.put(("focused", uri), "analyses", found)
+            snap._cache.put("focused", "analyses", found)
         return found
 
 

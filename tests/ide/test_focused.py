@@ -134,3 +134,16 @@ def test_editor_inference_ends_where_sweeping_everything_ends(monkeypatch: pytes
     everything = analyze_text(text, "t.stp", options, editor=True)
     assert _types(skipping) == _types(everything)
     assert ("last", "string", ()) in _types(skipping) and ("again", "string", ()) in _types(skipping)
+
+
+def test_documents_share_one_bounded_pool_and_never_each_others_analyses(
+        lib_docs: Docs, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(program, "FOCUSED_KEPT", 2)
+    monkeypatch.setattr(program, "EXPENSIVE", float("inf"))
+    offset = SCRIPT.index("counts = ")
+    opened = [lib_docs.open(SCRIPT) for _ in range(3)]  # the same text: only the file differs
+    found = [program.focused(snap, uri, offset) for snap, uri in opened]
+    files = [a.files[0].path for a in found if a is not None]
+    assert files == [snap.document(uri).filename for snap, uri in opened] and len(set(files)) == 3
+    snap = opened[-1][0]
+    assert [program.is_focused_built(snap, uri, offset) for _, uri in opened] == [False, True, True]
