@@ -18,12 +18,14 @@ checks it against the whole on every item and on mutations):
   whole script is analyzed; an "unresolved function" error lists the closest functions resolved so far, so
   the parts defining functions close enough to its name join the failing ones;
 - "no probes found" only when no part keeps a probe.
+The diagnostics come part after part, not in stap's order (an editor places them by position).
 """
 
 from __future__ import annotations
 
 import bisect
 import fnmatch
+import functools
 import pickle
 import re
 import threading
@@ -38,6 +40,7 @@ from tapkit.semantic.analysis import ELIDED, JOIN, STAGES, ScriptFile, analyze, 
 from tapkit.semantic.optimize import never_assigned_message
 from tapkit.semantic.suggest import UNLIMITED, distance
 from tapkit.syntax import ast as A
+from tapkit.syntax.library import syntax_version
 from tapkit.syntax.parser import ParseResult
 from tapkit.syntax.walk import walk
 from tapkit.values import Value, replace
@@ -70,6 +73,14 @@ class PartResult(Value):
         return min(ranks) if ranks else None
 
 
+@functools.cache
+def code_version() -> str:
+    """Changes whenever the code that decides a verdict does: parts on disk from other code are never read."""
+    root = Path(__file__).parent.parent
+    files = sorted([*root.glob("semantic/*.py"), *root.glob("debuginfo/**/*.py")])
+    return syntax_version() + content_hash(b"\0".join(p.read_bytes() for p in files))
+
+
 class PartCache:
     """The last parts analyzed, by their text and everything else that decides their verdict; with a directory,
     also on disk (a language server started again finds the parts of the scripts it saw)."""
@@ -85,7 +96,9 @@ class PartCache:
         self.joined: dict[str, tuple[list[frozenset[object]], int]] = {}
 
     def _file(self, key: object) -> Path | None:
-        return None if self.directory is None else self.directory / f"{content_hash(repr(key))}.pickle"
+        if self.directory is None:
+            return None
+        return self.directory / f"{content_hash(code_version() + repr(key))}.pickle"
 
     def get(self, key: object) -> PartResult | None:
         with self._lock:
