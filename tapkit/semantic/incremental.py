@@ -24,8 +24,10 @@ The diagnostics come part after part, not in stap's order (an editor places them
 from __future__ import annotations
 
 import bisect
+import contextlib
 import fnmatch
 import functools
+import os
 import pickle
 import re
 import threading
@@ -81,13 +83,27 @@ def code_version() -> str:
     return syntax_version() + content_hash(b"\0".join(p.read_bytes() for p in files))
 
 
+def _prune(directory: Path, keep: int) -> None:
+    """At most keep parts on disk: the least recently written go (every edit writes one)."""
+    try:
+        files = [(e.stat().st_mtime_ns, e.path) for e in os.scandir(directory) if e.name.endswith(".pickle")]
+    except OSError:
+        return
+    if len(files) > keep:
+        for _, path in sorted(files)[:len(files) - keep // 2]:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
 class PartCache:
     """The last parts analyzed, by their text and everything else that decides their verdict; with a directory,
     also on disk (a language server started again finds the parts of the scripts it saw)."""
 
-    def __init__(self, size: int = 4000, directory: Path | None = None) -> None:
+    def __init__(self, size: int = 4000, directory: Path | None = None, keep: int = 20000) -> None:
         self.size = size
         self.directory = directory
+        if directory is not None:
+            _prune(directory, keep)
         self._parts: OrderedDict[object, PartResult] = OrderedDict()
         self._items: OrderedDict[object, tuple[frozenset[str], bool]] = OrderedDict()
         self._lock = threading.Lock()

@@ -156,9 +156,13 @@ def test_parts_kept_on_disk_serve_another_cache(tmp_path: Path) -> None:
     assert again.runs == 0 and Counter(parts_again) == Counter(parts) == Counter(whole)
     for f in tmp_path.glob("*.pickle"):
         f.write_bytes(b"cut short")
+    count = len(list(tmp_path.glob("*.pickle")))
+    assert count > 2
+    PartCache(directory=tmp_path, keep=count - 1)  # too many: the oldest go, half of keep stay
+    assert len(list(tmp_path.glob("*.pickle"))) == (count - 1) // 2
     third = PartCache(directory=tmp_path)
     _, parts_third = both(LANG, "/tmp/t.stp", options, third)
-    assert third.runs == first.runs and Counter(parts_third) == Counter(whole)
+    assert third.runs == first.runs and Counter(parts_third) == Counter(whole)  # all analyzed again
 
 
 def _scripts() -> list[CorpusScript]:
