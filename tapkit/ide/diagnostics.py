@@ -18,7 +18,7 @@ import os
 
 from tapkit.cache import cache_dir
 from tapkit.diagnostics import Diagnostic, Related, Span
-from tapkit.ide.program import _failed, options_for, semantic_library, skipped_tapsets, verdict
+from tapkit.ide.program import failed_verdict, options_for, semantic_library, skipped_tapsets, verdict
 from tapkit.ide.workspace import DocumentKind, Snapshot
 from tapkit.semantic import ScriptFile
 from tapkit.semantic.incremental import PartCache, analyze_in_parts
@@ -67,7 +67,7 @@ def script_verdict(snap: Snapshot, uri: str) -> list[Diagnostic]:
         diags = analyze_in_parts(ScriptFile(doc.filename, doc.text, parsed), lib, options, part_cache(), context)
     except Exception:  # a bug of the semantic pass: say so, and keep pass 1's diagnostics
         log.exception("the semantic pass failed on %s", doc.filename)
-        return [*parsed.diagnostics, _failed(doc)]
+        return [*parsed.diagnostics, failed_verdict(doc)]
     return skipped_tapsets(snap, doc.filename) + diags
 
 

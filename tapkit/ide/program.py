@@ -151,20 +151,20 @@ def verdict(snap: Snapshot, uri: str) -> list[Diagnostic]:
         if doc.kind is DocumentKind.TAPSET:
             a = analysis(snap, uri)
             if a is None:
-                return [*parsed.diagnostics, _failed(doc)]
+                return [*parsed.diagnostics, failed_verdict(doc)]
             last = doc.text.count("\n") + 1
             return [d for d in a.diagnostics if d.span.file != doc.filename or d.span.line <= last]
         try:
             a = analyze([ScriptFile(doc.filename, doc.text, parsed)], lib, options_for(snap, doc))
         except Exception:  # a bug of the semantic pass: say so, and keep pass 1's diagnostics
             log.exception("the semantic pass failed on %s", doc.filename)
-            return [*parsed.diagnostics, _failed(doc)]
+            return [*parsed.diagnostics, failed_verdict(doc)]
         return skipped_tapsets(snap, doc.filename) + a.diagnostics
 
     return _cached(snap, ("verdict", uri), _key(snap, doc, doc.text), run)
 
 
-def _failed(doc: Document) -> Diagnostic:
+def failed_verdict(doc: Document) -> Diagnostic:
     return Diagnostic(Severity.WARNING, "internal.semantic-failed",
                       "tapkit's semantic pass failed on this document (an internal error, logged by the server); "
                       "only parse diagnostics are shown", Span(doc.filename, 1, 1, 1, 1), kind="internal")

@@ -191,7 +191,7 @@ def shared_entities(s: Session) -> dict[tuple[str, str], object]:
     """What resolution reached that another part of the same script could reach too, changing this part's
     verdict (tapkit.semantic.incremental analyzes a script's independent parts on their own): every tapset
     global, and the tapset functions whose types are inferred from their callers or which stap specializes
-    per calling probe -- each with what signature() says of it at the end; and, joining every part that
+    per calling probe -- each with its state (signatures()); and, joining every part that
     reaches them (JOIN), a script's global or function named like a tapset's (it would capture the tapset's
     uses) and procfs probes (one read probe per file)."""
     user_functions = {f.name for sf in s.user_files for f in sf.functions}

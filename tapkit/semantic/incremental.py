@@ -343,8 +343,8 @@ def _redrawn(diags: list[Diagnostic], results: Sequence[PartResult]) -> list[Dia
     drawn = {(name, span): (kind, own) for r in results for kind, name, span, own in r.never_assigned}
     out = []
     for d in diags:
-        if d.code == "sem.never-assigned" and d.saw is not None:
-            name = d.saw[len("identifier '"):-1]
+        name = d.saw[len("identifier '"):-1] if d.code == "sem.never-assigned" and d.saw else ""
+        if (name, d.span) in drawn:
             kind, own = drawn[(name, d.span)]
             names = (own | everything) - ({name} if kind == "local" else set())
             d = replace(d, message=never_assigned_message(kind, name, names))
