@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tapkit.diagnostics import Diagnostic, Severity, Span
 from tapkit.semantic import ir
 from tapkit.semantic.checks import check_foreach_mutation, check_statistics
+from tapkit.semantic.compact import compact
 from tapkit.semantic.effects import varuse_of
 from tapkit.semantic.errors import SemanticError
 from tapkit.semantic.formats import FormatProblem, conversions
@@ -113,10 +114,11 @@ def _after(fmt: A.StringLiteral, call: A.PrintCall) -> Span:
 
 
 def analyze(files: Sequence[ScriptFile], library: TapsetLibrary, options: AnalysisOptions,
-            editor: bool = False) -> Analysis:
+            editor: bool = False, compact_tables: bool = False) -> Analysis:
     """stap's pass 2 over files. editor=True instead keeps every probe body (those whose point does not
     resolve too), skips the optimizer and infers types quietly: Analysis.model then answers the
-    editor's questions (tapkit.semantic.queries); diagnostics stop after symbol resolution."""
+    editor's questions (tapkit.semantic.queries); diagnostics stop after symbol resolution.
+    compact_tables: the same verdict, tapset table fillers shortened (compact.py; editor runs always are)."""
     files = tuple(files)
     parse_diags: list[Diagnostic] = list(library.diagnostics)
     for f in files:
@@ -137,7 +139,7 @@ def analyze(files: Sequence[ScriptFile], library: TapsetLibrary, options: Analys
         from tapkit.semantic.editor import build_model, infer_quietly
 
         try:
-            symbols_pass(s, editor=True)
+            symbols_pass(s, editor=True, compact_tables=True)
         except SemanticError as e:
             s.errors.error(e)
         infer_quietly(s)
@@ -149,7 +151,7 @@ def analyze(files: Sequence[ScriptFile], library: TapsetLibrary, options: Analys
     first: list[frozenset[tuple[str, str, str]]] = []
     optimizer: Optimizer | None = None
     try:
-        if symbols_pass(s) == 0:
+        if symbols_pass(s, compact_tables=compact_tables) == 0:
             reached = shared_entities(s)
             specialized_functions(s)
             stage = s.errors.stage = "conditions"
@@ -193,7 +195,8 @@ def shared_entities(s: Session) -> dict[tuple[str, str], object]:
     global, and the tapset functions whose types are inferred from their callers or which stap specializes
     per calling probe -- each with its state (signatures()); and, joining every part that
     reaches them (JOIN), a script's global or function named like a tapset's (it would capture the tapset's
-    uses) and procfs probes (one read probe per file)."""
+    uses) and procfs probes (one read probe per file); and every local's and script global's name (a script
+    global captures a local of that name in tapset code; incremental.py joins only those)."""
     user_functions = {f.name for sf in s.user_files for f in sf.functions}
     user_files = {sf.path for sf in s.user_files}
     found: dict[tuple[str, str], object] = {}
@@ -211,6 +214,15 @@ def shared_entities(s: Session) -> dict[tuple[str, str], object]:
             found[("function", fd.name)] = fd
     if any(dp.context.family == "procfs" for dp in s.probes):
         found[("probe", "procfs")] = JOIN
+    # a local of tapset code (a function's, an alias body's) named like a script global (declared, used or
+    # not) is that global
+    for sf in s.user_files:
+        for entry in sf.globals:
+            found[("script-global", entry.name)] = JOIN
+    for units in ([dp.locals for dp in s.probes], [fd.locals for fd in s.functions.values()]):
+        for locals_ in units:
+            for v in locals_:
+                found[("local", v.name)] = JOIN
     return found
 
 
@@ -234,15 +246,17 @@ def signatures(s: Session, reached: dict[tuple[str, str], object], when: str) ->
     return frozenset(out)
 
 
-def symbols_pass(s: Session, editor: bool = False) -> int:
-    """stap's semantic_pass_symbols: derive each chosen file's probes, then resolve functions."""
+def symbols_pass(s: Session, editor: bool = False, compact_tables: bool = False) -> int:
+    """stap's semantic_pass_symbols: derive each chosen file's probes, then resolve functions. compact_tables:
+    tapset probes that fill tables keep one statement of each kind (compact.py; not for a compiled program)."""
     resolver = Resolver(s)
     i = 0
     while i < len(s.files):
         sf = s.files[i]
         i += 1
         for decl in _probes_of(s, sf):
-            spec = ProbeSpec(points_of(decl.points), decl.body, decl, sf.path, privileged=not sf.user)
+            body = compact(decl.body) if compact_tables and not sf.user else decl.body
+            spec = ProbeSpec(points_of(decl.points), body, decl, sf.path, privileged=not sf.user)
             derived: list[DerivedProbe] = []
             derive_probes(s, spec, derived)
             if editor and not derived and sf.user:

@@ -393,7 +393,16 @@ def _join_by_entities(groups: list[list[int]], results: list[PartResult]) -> lis
             reach.setdefault((kind, name), []).append(i)
     sets = Union(len(groups))
     for key, sigs in states.items():
-        if key[0].startswith("function/"):
+        kind = key[0].split("/")[0]
+        if kind == "local":  # joins only with the parts declaring a script global of that name
+            reached = reach.get((key[0].replace("local", "script-global"), key[1]))
+            if reached:
+                for i in reach[key]:
+                    sets.join(i, reached[0])
+            continue
+        if kind == "script-global":
+            continue
+        if kind == "function":
             sigs = sigs - {ELIDED}  # the parts that elided it do not call it any more
         if len(reach[key]) > 1 and (len(sigs) > 1 or JOIN in sigs):
             for i in reach[key][1:]:
@@ -420,7 +429,7 @@ class _Runner:
         if hit is None:
             tree = replace(self.file.parsed.file, items=tuple(items))
             a = analyze([ScriptFile(self.file.path, self.file.text, ParseResult(tree, ()))], self.library,
-                        self.options)
+                        self.options, compact_tables=True)
             hit = PartResult(tuple(a.diagnostics), a.stages, a.entities, len(a.probes), where, a.global_names,
                              a.never_assigned)
             self.cache.put(key, hit)

@@ -80,6 +80,8 @@ def test_parts_are_independent_items_joined_by_names() -> None:
     "probe begin { a = 1 }\nprobe end { b = 1 }\n",  # elided probes, then no probes found
     "probe begin { printf(\"%d\", execname()) }\nprobe end { printf(\"%s\", pid()) }\n",  # two of one kind
     'probe procfs("x").read { $value = "a" }\nprobe procfs("x").read { $value = "b" }\n',
+    # thread_indent's tapset code has a local `ts`: the script's global of that name captures it
+    'global ts[100]\nprobe begin { ts[1] = 1 }\nprobe end { println(thread_indent(1)) }\n',
 ])
 def test_small_scripts(text: str) -> None:
     whole, parts = both(text, "/tmp/t.stp", CheckOptions(release=stap_release()), PartCache())
