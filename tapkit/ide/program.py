@@ -313,15 +313,7 @@ def _drop(a: Analysis | None) -> None:
     getrefcount's: nobody else). About a third stay held by the frames of the tracebacks of errors the
     semantic pass keeps (probe derivation's); the collector frees those."""
     if a is not None and sys.getrefcount(a) <= 3:
-        _take_apart(a)
-
-
-def _take_apart(a: Analysis) -> None:
-    if a.session is not None:
-        vars(a.session).clear()
-    if a.model is not None:
-        vars(a.model).clear()
-    vars(a).clear()
+        a.dispose()
 
 
 _analyses_lock = threading.Lock()

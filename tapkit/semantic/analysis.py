@@ -71,6 +71,15 @@ class Analysis:
     def ok(self) -> bool:
         return not any(d.is_error for d in self.diagnostics)
 
+    def dispose(self) -> None:
+        """Take the analysis apart, for one nobody will read again: its IR is full of cycles through the
+        session, which reference counting alone then frees (not a collector pass over it later)."""
+        if self.session is not None:
+            vars(self.session).clear()
+        if self.model is not None:
+            vars(self.model).clear()
+        vars(self).clear()
+
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.is_error]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tapkit.diagnostics import Diagnostic, Fix, Related, Severity, Span
 
@@ -22,6 +23,18 @@ class Where:
     saw: str | None
 
 
+E = TypeVar("E", bound=BaseException)
+
+
+def detached(exc: E) -> E:
+    """A copy of exc without its traceback, to keep (a cache of failures): a raised exception's traceback keeps
+    the frames it went through alive, their locals too (the session, the IR, the document's tree)."""
+    copy = type(exc).__new__(type(exc), *exc.args)
+    copy.args = exc.args
+    copy.__dict__.update(exc.__dict__)
+    return copy
+
+
 class SemanticError(Exception):
     """One error; where is None for errors stap prints without a location ("no match")."""
 
@@ -32,12 +45,23 @@ class SemanticError(Exception):
         self.site = site or code  # where stap throws it: stap prints one error per throw site
         self.message = message
         self.where = where
-        self.chain = chain
+        self.chain = chain.kept() if chain is not None else None  # the wrapped error's frames are done with
         self.fixes = fixes
         self.where2 = where2  # stap's second token (printed as its own line), e.g. the declaration
 
     def with_chain(self, chain: SemanticError) -> SemanticError:
-        self.chain = chain
+        self.chain = chain.kept()
+        return self
+
+    def kept(self) -> SemanticError:
+        """self, to be kept after its handler: without the traceback (and so the frames, whose locals -- a
+        session, the IR, the document's tree -- would otherwise live on in a cycle through this error
+        until a collector pass), its chain's too."""
+        link: SemanticError | None = self
+        while link is not None:
+            link.__traceback__ = None
+            link.__context__ = link.__cause__ = None
+            link = link.chain
         return self
 
 
@@ -73,7 +97,7 @@ class ErrorSink:
             return
         self._seen.add(key)
         del self._error_stages[len(self.errors):]  # the editor's quiet inference truncates self.errors
-        self.errors.append(err)
+        self.errors.append(err.kept())
         self._error_stages.append(self.stage)
 
     def warn(self, code: str, message: str, where: Where | None) -> None:

@@ -432,6 +432,7 @@ class _Runner:
                         self.options, compact_tables=True)
             hit = PartResult(tuple(a.diagnostics), a.stages, a.entities, len(a.probes), where, a.global_names,
                              a.never_assigned)
+            a.dispose()
             self.cache.put(key, hit)
         if hit.lines != where:
             hit = _moved(hit, where, self.file.path)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from tapkit.diagnostics import Fix, Span
 from tapkit.semantic import ir
-from tapkit.semantic.errors import SemanticError, Where
+from tapkit.semantic.errors import SemanticError, Where, detached
 from tapkit.semantic.rewrite import map_exprs
 
 if TYPE_CHECKING:
@@ -102,12 +102,12 @@ def load_debuginfo(s: Session, spec: str) -> Debuginfo:
     if isinstance(cached, Debuginfo):
         return cached
     if isinstance(cached, DebuginfoError):
-        raise cached
+        raise detached(cached)
 
     try:
         info = load(spec, release=s.options.target.release, overrides=dict(s.options.debuginfo) or None)
     except DebuginfoError as exc:
-        s.debuginfo_cache[spec] = exc
+        s.debuginfo_cache[spec] = detached(exc)
         raise
     s.debuginfo_cache[spec] = info
     return info
@@ -301,7 +301,7 @@ def expand_targets(s: Session, dp: DerivedProbe) -> None:
             try:
                 resolve_target(s, ctx, e)
             except SemanticError as err:
-                e.error = err
+                e.error = err.kept()
         return e
 
     map_exprs(dp.body, visit)
@@ -328,7 +328,7 @@ def expand_function_targets(s: Session, fd: ir.FunctionDef) -> None:
             try:
                 resolve_target(s, ctx, e)
             except SemanticError as err:
-                e.error = err
+                e.error = err.kept()
         return e
 
     map_exprs(fd.body, visit)
@@ -629,4 +629,4 @@ def resolve_autocast(s: Session, e: ir.Target) -> None:
     try:
         finish(s, e, details.info, details.type, start_address_of=details.address_of)
     except SemanticError as err:
-        e.error = err
+        e.error = err.kept()

@@ -25,7 +25,7 @@ from tapkit.semantic import ir
 from tapkit.semantic.builtins import make_derived, string
 from tapkit.semantic.context import ContextVar, ProbeContext
 from tapkit.semantic.cpp import HeaderPreprocessor, split_args
-from tapkit.semantic.errors import SemanticError
+from tapkit.semantic.errors import SemanticError, detached
 from tapkit.semantic.probes import ArgLiteral, Point, ProbeSpec
 from tapkit.semantic.suggest import levenshtein_suggest
 
@@ -272,7 +272,7 @@ def _query_debuginfo(s: Session, obj: str) -> Debuginfo | None:
     try:
         info: Debuginfo | DebuginfoError = open_debuginfo(obj)
     except DebuginfoError as exc:
-        info = exc
+        info = detached(exc)
     s.debuginfo_cache[key] = info
     return info if isinstance(info, Debuginfo) else None
 
