@@ -310,8 +310,7 @@ class _Analyses:
 
 def _drop(a: Analysis | None) -> None:
     """a, evicted: taken apart unless someone else holds it (the tuple it came in, the argument and
-    getrefcount's: nobody else). About a third stay held by the frames of the tracebacks of errors the
-    semantic pass keeps (probe derivation's); the collector frees those."""
+    getrefcount's: nobody else)."""
     if a is not None and sys.getrefcount(a) <= 3:
         a.dispose()
 
