@@ -13,6 +13,7 @@ import fnmatch
 import functools
 import os
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tapkit.debuginfo import Debuginfo, DebuginfoError, Function
@@ -140,14 +141,28 @@ def by_library(params: dict[str, ArgLiteral | None]) -> list[dict[str, ArgLitera
     return [{**params, "library": A.StringLiteral(arg.span, path)} for path in paths]
 
 
+Builder = Callable[["Session", ProbeSpec, Point, dict[str, ArgLiteral | None], list["DerivedProbe"]], None]
+
+
+def per_library(build: Builder) -> Builder:
+    """build, with process(PID) read as its executable and .library("NAME") built once per library it
+    matches (process_by_pid, by_library)."""
+    @functools.wraps(build)
+    def each(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
+             results: list[DerivedProbe]) -> None:
+        params = process_by_pid(params)
+        subs = by_library(params)
+        if subs is None:
+            build(s, probe, loc, params, results)
+        else:
+            for sub in subs:
+                each(s, probe, loc, sub, results)
+    return each
+
+
+@per_library
 def build_dwarf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
                 results: list[DerivedProbe]) -> None:
-    params = process_by_pid(params)
-    each = by_library(params)
-    if each is not None:
-        for sub in each:
-            build_dwarf(s, probe, loc, sub, results)
-        return
     spec, prefix = target_spec(params)
     if not spec:
         raise SemanticError("sem.no-match", "no match")
@@ -416,15 +431,10 @@ def elf_function_names(path: str) -> list[str]:
     return sorted(names)
 
 
+@per_library
 def build_process_elf(s: Session, probe: ProbeSpec, loc: Point, params: dict[str, ArgLiteral | None],
                       results: list[DerivedProbe]) -> None:
     """process(…).mark(…) and .plt(…): SDT notes and PLT entries of the file."""
-    params = process_by_pid(params)
-    each = by_library(params)
-    if each is not None:
-        for sub in each:
-            build_process_elf(s, probe, loc, sub, results)
-        return
     path = string(params, "library") or string(params, "process")
     if path is None:
         raise SemanticError("sem.no-match", "no match")
