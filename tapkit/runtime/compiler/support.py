@@ -353,7 +353,7 @@ def bind_optional(binder: Any, site: int, name: str) -> Any:
 
 
 def pretty_vars(ctx: Context, entries: tuple[tuple[str, Any, str], ...]) -> str:
-    """stap's $$parms/$$locals/$$vars/$$return text: name=0x… each, space-separated."""
+    """stap's $$parms/$$locals/$$vars/$$return text: name=0x… each, space-separated (name=? when unreadable)."""
     out = []
     for name, access, kind in entries:
         if isinstance(kind, tuple):  # $$parms$: (plan, in memory)
@@ -361,31 +361,31 @@ def pretty_vars(ctx: Context, entries: tuple[tuple[str, Any, str], ...]) -> str:
 
             plan, in_memory = kind
             if access is None:
-                out.append(f"{name}=?")
-                continue
-            if in_memory:
-                out.append(f"{name}={render_variable(ctx, plan, access)}")
-                continue
-            try:
-                value = access.read(ctx)
-            except StapError:
-                out.append(f"{name}=?")
-                continue
-            out.append(f"{name}={render(ctx.memory, plan, value, False)}")
+                text = None
+            elif in_memory:
+                text = render_variable(ctx, plan, access)
+            else:
+                value = _read_or_none(ctx, access)
+                text = None if value is None else render(ctx.memory, plan, value, False)
         elif access is None or kind == "float":
-            out.append(f"{name}=?")
+            text = None
         elif kind == "struct":
-            out.append(f"{name}={{...}}")
+            text = "{...}"
         elif kind == "array":
-            out.append(f"{name}=[...]")
+            text = "[...]"
         else:
-            try:
-                value = access.read(ctx)
-            except StapError:
-                out.append(f"{name}=?")
-                continue
-            out.append(f"{name}=0x{value & 0xFFFFFFFFFFFFFFFF:x}")
+            value = _read_or_none(ctx, access)
+            text = None if value is None else f"0x{value & 0xFFFFFFFFFFFFFFFF:x}"
+        out.append(f"{name}={'?' if text is None else text}")
     return cstr(" ".join(out))
+
+
+def _read_or_none(ctx: Context, access: Any) -> int | None:
+    try:
+        value: int = access.read(ctx)
+    except StapError:
+        return None
+    return value
 
 
 def global_resolver(binder: Any, module: str, name: str) -> Callable[[Context], int]:
