@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -68,10 +69,17 @@ def build_openafs_ko() -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
-def compile_c(source: Path, out: Path, *flags: str) -> Path:
-    """gcc -g a small C fixture (cached by mtime)."""
+def compile_c(source: Path | Sequence[Path], out: Path, *flags: str, after: Sequence[str] = ()) -> Path:
+    """`gcc -g FLAGS -o OUT SOURCES AFTER` for small C fixtures, cached: built again when a source is newer
+    than out or the command differs (the DWARF names the sources by absolute path, so a build from another
+    checkout sharing the cache is another binary)."""
     gcc = require_tool("gcc")
-    if not out.exists() or out.stat().st_mtime < source.stat().st_mtime:
+    sources = [source] if isinstance(source, Path) else list(source)
+    cmd = [gcc, "-g", *flags, "-o", str(out), *(str(s.resolve()) for s in sources), *after]
+    stamp = out.with_name(out.name + ".cmd")
+    built = out.exists() and stamp.exists() and stamp.read_text() == "\0".join(cmd)
+    if not built or out.stat().st_mtime < max(s.stat().st_mtime for s in sources):
         out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([gcc, "-g", *flags, "-o", str(out), str(source)], check=True)
+        subprocess.run(cmd, check=True)
+        stamp.write_text("\0".join(cmd))
     return out

@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.tooling import REPO, fixture_cache, require_tool
+from tests.tooling import REPO, compile_c, fixture_cache
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "fixtures"
 
 
 def build(name: str, sources: list[Path], *flags: str, shared: bool = False, after: tuple[str, ...] = ()) -> Path:
-    """gcc -g FLAGS -o OUT SOURCES AFTER, rebuilt when a source is newer than the output."""
-    gcc = require_tool("gcc")
-    out = fixture_cache() / "live" / name
-    newest = max(s.stat().st_mtime for s in sources)
-    if not out.exists() or out.stat().st_mtime < newest:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [gcc, "-g", *flags, *(["-shared", "-fPIC"] if shared else []), "-o", str(out),
-               *map(str, sources), *after]
-        subprocess.run(cmd, check=True)
-    return out
+    """gcc -g FLAGS -o OUT SOURCES AFTER into the fixture cache (tests.tooling.compile_c)."""
+    return compile_c(sources, fixture_cache() / "live" / name, *flags, *(["-shared", "-fPIC"] if shared else []),
+                     after=after)
 
 
 @pytest.fixture(scope="session")
