@@ -13,19 +13,11 @@ call site here and keeps the body's place as related information.
 
 from __future__ import annotations
 
-import logging
-import os
-
-from tapkit.cache import cache_dir
 from tapkit.diagnostics import Diagnostic, Related, Span
-from tapkit.ide.program import failed_verdict, options_for, semantic_library, skipped_tapsets, verdict
+from tapkit.ide.program import verdict
 from tapkit.ide.workspace import DocumentKind, Snapshot
-from tapkit.semantic import ScriptFile
-from tapkit.semantic.incremental import PartCache, analyze_in_parts
 from tapkit.syntax.parser import parse_library_macros
 from tapkit.values import replace
-
-log = logging.getLogger("tapkit.ide")
 
 
 def document_diagnostics(snap: Snapshot, uri: str) -> list[Diagnostic]:
@@ -35,49 +27,9 @@ def document_diagnostics(snap: Snapshot, uri: str) -> list[Diagnostic]:
         known = snap.macros_for(doc).macros
         _, found = parse_library_macros(doc.text, doc.filename, snap.target, known)
         diags = list(found)
-    elif doc.kind is DocumentKind.SCRIPT:
-        diags = script_verdict(snap, uri)
     else:
         diags = verdict(snap, uri)
     return [placed_in(d, doc.filename) for d in diags]
-
-
-_parts: list[PartCache] = []  # every script's parts, across edits, documents and servers (made on first use)
-
-
-def part_cache() -> PartCache:
-    if not _parts:
-        _parts.append(PartCache(directory=cache_dir("parts")))
-    return _parts[0]
-
-
-def script_verdict(snap: Snapshot, uri: str) -> list[Diagnostic]:
-    """verdict() of a script, part by part (tapkit.semantic.incremental): an edit re-analyzes the part it
-    touched, parts that only moved keep their results."""
-    doc = snap.document(uri)
-    parsed = snap.parse(uri)
-    lib = semantic_library(snap)
-    if lib is None:
-        return list(parsed.diagnostics)
-    options = options_for(snap, doc)
-    context = (lib.fingerprint, snap.macros.fingerprint, options.target, options.include_dirs,
-               tuple((name, path, _stamp(path)) for name, path in sorted(options.debuginfo.items())),
-               options.user_probes)
-    try:
-        diags = analyze_in_parts(ScriptFile(doc.filename, doc.text, parsed), lib, options, part_cache(), context)
-    except Exception:  # a bug of the semantic pass: say so, and keep pass 1's diagnostics
-        log.exception("the semantic pass failed on %s", doc.filename)
-        return [*parsed.diagnostics, failed_verdict(doc)]
-    return skipped_tapsets(snap, doc.filename) + diags
-
-
-def _stamp(path: str) -> tuple[int, int]:
-    """A debuginfo file's size and modification time: a rebuilt module is another one."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return (0, 0)
-    return (st.st_size, st.st_mtime_ns)
 
 
 def placed_in(diag: Diagnostic, filename: str) -> Diagnostic:

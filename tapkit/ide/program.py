@@ -2,8 +2,9 @@
 
 Three runs of tapkit.semantic.analyze, each cached by the document's content and the configuration:
 
-    verdict(snap, uri)          stap -p2's judgement of a script (a normal run: optimizer, types, checks);
-                                for a tapset file, what resolution finds wrong in it (see below)
+    verdict(snap, uri)          stap -p2's judgement of a script (a normal run: optimizer, types, checks;
+                                part by part, tapkit.semantic.incremental: an edit re-runs the part it
+                                touched); for a tapset file, what resolution finds wrong in it (see below)
     analysis(snap, uri)         the editor model of the whole document (analyze(editor=True)), with every
                                 function the document defines resolved, used or not
     focused(snap, uri, offset)  completion's: the document with every probe but the one around offset left
@@ -23,6 +24,7 @@ import bisect
 import copy
 import dataclasses
 import logging
+import os
 import sys
 import threading
 import time
@@ -30,13 +32,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
-from tapkit.cache import content_hash
+from tapkit.cache import cache_dir, content_hash
 from tapkit.diagnostics import Diagnostic, Related, Severity, Span
 from tapkit.ide.line_index import LineIndex, Position
 from tapkit.ide.structure import Region
 from tapkit.ide.workspace import Document, DocumentKind, Lexed, Snapshot
 from tapkit.semantic import Analysis, AnalysisOptions, ScriptFile, TapsetLibrary, analyze
 from tapkit.semantic.editor import user_code_only
+from tapkit.semantic.incremental import PartCache, analyze_in_parts
 from tapkit.syntax import ast as A
 from tapkit.syntax.parser import ParseResult, parse
 from tapkit.values import replace
@@ -154,14 +157,37 @@ def verdict(snap: Snapshot, uri: str) -> list[Diagnostic]:
                 return [*parsed.diagnostics, failed_verdict(doc)]
             last = doc.text.count("\n") + 1
             return [d for d in a.diagnostics if d.span.file != doc.filename or d.span.line <= last]
+        options = options_for(snap, doc)
+        # what decides a part's verdict besides its text (tapkit.semantic.incremental keys parts by it): the
+        # library, macros and options, and each debuginfo file's size and mtime (a rebuilt module is another)
+        context = (lib.fingerprint, snap.macros.fingerprint, options.target, options.include_dirs,
+                   tuple((name, path, _stamp(path)) for name, path in sorted(options.debuginfo.items())),
+                   options.user_probes)
         try:
-            a = analyze([ScriptFile(doc.filename, doc.text, parsed)], lib, options_for(snap, doc))
+            diags = analyze_in_parts(ScriptFile(doc.filename, doc.text, parsed), lib, options, part_cache(), context)
         except Exception:  # a bug of the semantic pass: say so, and keep pass 1's diagnostics
             log.exception("the semantic pass failed on %s", doc.filename)
             return [*parsed.diagnostics, failed_verdict(doc)]
-        return skipped_tapsets(snap, doc.filename) + a.diagnostics
+        return skipped_tapsets(snap, doc.filename) + diags
 
     return _cached(snap, ("verdict", uri), _key(snap, doc, doc.text), run)
+
+
+_parts: list[PartCache] = []  # every script's parts, across edits, documents and servers (made on first use)
+
+
+def part_cache() -> PartCache:
+    if not _parts:
+        _parts.append(PartCache(directory=cache_dir("parts")))
+    return _parts[0]
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (st.st_size, st.st_mtime_ns)
 
 
 def failed_verdict(doc: Document) -> Diagnostic:
