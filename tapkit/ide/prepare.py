@@ -20,10 +20,8 @@ from pathlib import Path
 
 from tapkit.ide.workspace import DocumentKind, Snapshot
 from tapkit.semantic.headers import FAILED, UNAVAILABLE, compiled_header, is_header
-from tapkit.syntax import ast as A
 from tapkit.syntax.library import read_source
 from tapkit.target import Target
-from tapkit.values import replace
 
 Progress = Callable[[int, int, str], None]
 
@@ -116,7 +114,6 @@ def warm(snap: Snapshot, uri: str) -> None:
     """Build, and drop, the editor model of the whole document: what stays is what it loaded into the process
     (library trees, debuginfo, type and tracepoint objects), and the document's tokens and declarations."""
     from tapkit.ide import completion, program
-    from tapkit.semantic import ScriptFile, analyze
 
     completion.library_functions(snap.library)
     doc = snap.document(uri)
@@ -125,11 +122,7 @@ def warm(snap: Snapshot, uri: str) -> None:
     lib = program.semantic_library(snap)
     if lib is None or doc.kind is DocumentKind.MACROS:
         return
-    parsed = snap.parse(uri)
-    functions = [i for i in parsed.file.items if isinstance(i, A.FunctionDecl)]
-    tree = program.with_uses(parsed.file, doc, snap, functions)
-    analyze([ScriptFile(doc.filename, doc.text, replace(parsed, file=tree))], lib, program.options_for(snap, doc),
-            editor=True)
+    program.whole_model(snap, uri, lib).dispose()  # taken apart: reference counting frees it at once
 
 
 __all__ = ["cast_modules", "header_parts", "library_header_parts", "prepare", "warm"]

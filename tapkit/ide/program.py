@@ -215,13 +215,17 @@ def analysis(snap: Snapshot, uri: str) -> Analysis | None:
     if lib is None or doc.kind is DocumentKind.MACROS:
         return None
 
-    def run() -> Analysis:
-        parsed = snap.parse(uri)
-        tree = with_uses(parsed.file, doc, snap, [i for i in parsed.file.items if isinstance(i, A.FunctionDecl)])
-        return analyze([ScriptFile(doc.filename, doc.text, replace(parsed, file=tree))], lib,
-                       options_for(snap, doc), editor=True)
+    return _cached(snap, ("analysis", uri), _key(snap, doc, doc.text),
+                   _editor_run(doc, lambda: whole_model(snap, uri, lib)))
 
-    return _cached(snap, ("analysis", uri), _key(snap, doc, doc.text), _editor_run(doc, run))
+
+def whole_model(snap: Snapshot, uri: str, lib: TapsetLibrary) -> Analysis:
+    """analyze(editor=True) of the whole document, with a use of each function it defines (not cached)."""
+    doc = snap.document(uri)
+    parsed = snap.parse(uri)
+    tree = with_uses(parsed.file, doc, snap, [i for i in parsed.file.items if isinstance(i, A.FunctionDecl)])
+    return analyze([ScriptFile(doc.filename, doc.text, replace(parsed, file=tree))], lib, options_for(snap, doc),
+                   editor=True)
 
 
 def analysis_near(snap: Snapshot, uri: str, offset: int) -> Analysis | None:
